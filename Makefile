@@ -1,0 +1,67 @@
+# The course's entry points. Everything installs itself into .venv on first use.
+#   make lab        launch JupyterLab on the course
+#   make test       run every test (unit, parity, nbval on the lessons, grader, browser)
+#   make notebooks  re-execute every lesson in a fresh kernel and store its outputs
+#   make exercises  regenerate exercises/ from solutions/
+#   make grade SUBMISSIONS=dir/ OUT=grades/   grade a class
+#   make bench      print the benchmark tables
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+JOBS   ?= 2
+PORT   ?= 8888
+
+.PHONY: lab test test-fast notebooks exercises grade bench lint lock browser-deps clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %d.%d)" % sys.version_info[:2]'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e .
+	@touch $@
+
+$(STAMP_DEV): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP_RUN) $@
+
+lab: $(STAMP_RUN)
+	$(VENV)/bin/jupyter lab --port=$(PORT) --ServerApp.root_dir=. notebooks/00_start_here.ipynb
+
+browser-deps:
+	@bash tools/ensure_chromium.sh
+
+test: $(STAMP_DEV) browser-deps
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests notebooks \
+	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	  --nbval-cell-timeout 300
+
+test-fast: $(STAMP_DEV)
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests -m "not browser and not slow"
+
+notebooks: $(STAMP_DEV)
+	$(PY) tools/execute_notebooks.py notebooks/*.ipynb
+
+exercises: $(STAMP_DEV)
+	$(PY) -m course_lib.exercises.generate solutions exercises
+
+grade: $(STAMP_DEV)
+	$(PY) -m course_lib.grading $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs $(JOBS)
+
+bench: $(STAMP_DEV)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+lint: $(STAMP_DEV)
+	$(VENV)/bin/ruff check course_lib tests tools bench
+
+lock: $(STAMP_DEV)
+	@(echo "# Full pin set for a reproducible course environment (pip constraints file)."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^course' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache

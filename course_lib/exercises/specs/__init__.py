@@ -1,0 +1,1 @@
+"""Exercise specs, one module per lesson; importing this package registers them all."""
