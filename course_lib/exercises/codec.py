@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["encode", "decode", "CodecError", "MAX_ITEMS"]
+__all__ = ["encode", "decode", "CodecError", "MAX_ITEMS", "NamedFunction", "register_function"]
 
 MAX_ITEMS = 2_000_000  # numbers in one decoded payload
 _DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"}
@@ -22,6 +22,46 @@ _DTYPES = {"float16", "bfloat16", "float32", "float64", "int8", "int16", "int32"
 
 class CodecError(ValueError):
     """The value cannot be represented as plain data (or the payload is malformed)."""
+
+
+_FUNCTIONS: dict = {}
+
+
+class NamedFunction:
+    """A whitelisted function that can cross the boundary by name.
+
+    Exercises whose learner function takes a function argument (e.g. a
+    finite-difference gradient of ``f``) pass ``NamedFunction("rosenbrock")``;
+    it travels as ``{"__fn__": "rosenbrock"}`` and is rebuilt on the other side
+    from the registry, never from code in the payload.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        if name not in _FUNCTIONS:
+            raise CodecError(f"unknown function name {name!r}")
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        return _FUNCTIONS[self.name](*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<function {self.name}>"
+
+    def __eq__(self, other) -> bool:
+        return type(other) is NamedFunction and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+
+def register_function(name: str, fn) -> NamedFunction:
+    """Whitelist ``fn`` under ``name`` (module import time only) and return its handle."""
+    if name in _FUNCTIONS and _FUNCTIONS[name] is not fn:
+        raise ValueError(f"function name {name!r} is already registered")
+    _FUNCTIONS[name] = fn
+    return NamedFunction(name)
 
 
 def _num(x: float) -> Any:
@@ -45,6 +85,8 @@ def encode(obj: Any, _depth: int = 0) -> Any:
         return _num(obj)
     if isinstance(obj, (np.floating, np.integer, np.bool_)):
         return encode(obj.item(), _depth + 1)
+    if type(obj) is NamedFunction:
+        return {"__fn__": obj.name}
     if isinstance(obj, torch.Tensor):
         t = torch.Tensor.detach(obj)
         t = torch.Tensor.cpu(t.as_subclass(torch.Tensor))
@@ -83,6 +125,11 @@ def decode(data: Any, _depth: int = 0, _budget: list | None = None) -> Any:
             if v not in ("nan", "inf", "-inf"):
                 raise CodecError("bad float marker")
             return float(v)
+        if "__fn__" in data:
+            name = data["__fn__"]
+            if type(name) is not str or name not in _FUNCTIONS:
+                raise CodecError("unknown function name")
+            return NamedFunction(name)
         if "__tensor__" in data:
             flat, shape, dtype = data["__tensor__"], data.get("shape"), data.get("dtype")
             if type(flat) is not list or type(shape) is not list or dtype not in _DTYPES:
