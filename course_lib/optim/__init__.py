@@ -1,0 +1,36 @@
+"""Every optimizer of the course, written from scratch.
+
+Each optimizer is two things:
+
+* a pure, in-place update function for one tensor, whose lines match the lesson's equations
+  one to one (``sgd_update_``, ``adagrad_update_``, ``rmsprop_update_``, ``adam_update_``,
+  ``adamw_update_``); and
+* a real ``torch.optim.Optimizer`` built on it (``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``,
+  ``AdamW``), with torch's argument names, defaults and state names: param groups,
+  ``state_dict()`` / ``load_state_dict()`` and ``torch.optim.lr_scheduler`` all work, and the
+  numbers match ``torch.optim`` (the tests compare them).
+
+Example::
+
+    from course_lib.optim import AdamW
+    opt = AdamW(model.parameters(), lr=3e-4, weight_decay=0.1)
+"""
+
+from course_lib.optim.adagrad import Adagrad, adagrad_update_
+from course_lib.optim.adam import Adam, adam_update_
+from course_lib.optim.adamw import AdamW, adamw_update_
+from course_lib.optim.rmsprop import RMSprop, rmsprop_update_
+from course_lib.optim.sgd import SGD, sgd_update_
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "sgd_update_",
+    "adagrad_update_",
+    "rmsprop_update_",
+    "adam_update_",
+    "adamw_update_",
+]
