@@ -10,6 +10,13 @@ Each optimizer is two things:
   ``state_dict()`` / ``load_state_dict()`` and ``torch.optim.lr_scheduler`` all work, and the
   numbers match ``torch.optim`` (the tests compare them).
 
+What ``torch.optim`` has and these do not, on purpose: the speed switches (``foreach``,
+``fused``, ``capturable``, ``differentiable``), tensor-valued hyperparameters (``lr``, ``betas``
+are plain numbers here), sparse gradients (rejected with a clear error) and complex parameters
+(except in SGD). Stricter checks than torch's: ``eps`` must be > 0, RMSprop's ``alpha`` must
+be < 1, ``dampening`` must be in [0, 1], and every param group is validated, not just the
+constructor's arguments.
+
 Example::
 
     from course_lib.optim import AdamW

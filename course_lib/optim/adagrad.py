@@ -75,9 +75,9 @@ def adagrad_update_(
     if weight_decay != 0:
         g = g.add(p, alpha=weight_decay)  # g = g + wd*p
     lr_t = lr / (1 + (t - 1) * lr_decay)  # lr_t = lr / (1 + (t-1)*lr_decay)
-    s.addcmul_(g, g, value=1)  # s = s + g^2
-    denom = s.sqrt().add_(eps)  # sqrt(s) + eps
-    p.addcdiv_(g, denom, value=-lr_t)  # p = p - lr_t * g / (sqrt(s) + eps)
+    s.addcmul_(g, g, value=1)             # s = s + g^2
+    denom = s.sqrt().add_(eps)            # sqrt(s) + eps
+    p.addcdiv_(g, denom, value=-lr_t)     # p = p - lr_t * g / (sqrt(s) + eps)
 
 
 def _check_adagrad_settings(owner: str, s: Mapping[str, Any]) -> None:

@@ -58,13 +58,18 @@ def adam_update_(
         p \leftarrow p - \frac{\eta}{1 - \beta_1^t}\;
             \frac{m}{\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon}
 
-    which is algebraically equal (:math:`\sqrt{\hat v} = \sqrt{v}/\sqrt{1-\beta_2^t}`) and saves
-    two tensor-sized temporaries. With AMSGrad, :math:`v_{max} \leftarrow \max(v_{max}, v)` and
-    :math:`v_{max}` takes the place of :math:`v` in the denominator, so no coordinate's step size
-    can grow because its gradient got smaller.
+    which is algebraically equal (:math:`\sqrt{\hat v} = \sqrt{v}/\sqrt{1-\beta_2^t}`): the
+    corrections are two numbers, so no tensor :math:`\hat m` or :math:`\hat v` is ever built.
+    The one temporary, ``denom``, is made by ``sqrt`` and finished in place (``div_``, ``add_``);
+    a fresh tensor per operation costs time on large tensors.
+
+    With AMSGrad, :math:`v_{max} \leftarrow \max(v_{max}, v)` and :math:`v_{max}` takes the place
+    of :math:`v` in the denominator, so no coordinate's step size can grow because its gradient
+    got smaller.
 
     ``m.lerp_(g, 1 - beta1)`` is one fused op for ``m = beta1*m + (1-beta1)*g``:
-    ``lerp(m, g, w) = m + w*(g - m)``. It is what PyTorch uses, so the last bits match too.
+    ``lerp(m, g, w) = m + w*(g - m)``. It is what PyTorch uses, so the last bits match too
+    (``m.mul_(beta1).add_(g, alpha=1 - beta1)`` gives the same values up to rounding).
 
     Args:
         p: the parameter, updated in place.
@@ -97,15 +102,15 @@ def adam_update_(
         (AMSGrad).
     """
     if weight_decay != 0:
-        g = g.add(p, alpha=weight_decay)  # g = g + wd*p
-    m.lerp_(g, 1 - beta1)  # m = b1*m + (1-b1)*g
-    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = b2*v + (1-b2)*g^2
+        g = g.add(p, alpha=weight_decay)                    # g = g + wd*p
+    m.lerp_(g, 1 - beta1)                                   # m = b1*m + (1-b1)*g
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)           # v = b2*v + (1-b2)*g^2
     if v_max is not None:
-        torch.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        v = v_max  # AMSGrad: use v_max below
-    step_size = lr / (1 - beta1**t)  # lr / (1 - b1^t)       (m_hat = m / (1 - b1^t))
-    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)  # sqrt(v_hat) + eps
-    p.addcdiv_(m, denom, value=-step_size)  # p = p - lr * m_hat / (sqrt(v_hat) + eps)
+        torch.maximum(v_max, v, out=v_max)                  # v_max = max(v_max, v)
+        v = v_max                                           # AMSGrad: use v_max below
+    step_size = lr / (1 - beta1**t)                         # lr / (1 - b1^t)
+    denom = v.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)  # sqrt(v_hat) + eps
+    p.addcdiv_(m, denom, value=-step_size)                  # p = p - lr*m_hat / (sqrt(v_hat) + eps)
 
 
 def _check_adam_settings(owner: str, s: Mapping[str, Any]) -> None:

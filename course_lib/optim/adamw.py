@@ -84,15 +84,15 @@ def adamw_update_(
         D. P. Kingma, J. Ba, "Adam: A method for stochastic optimization", ICLR 2015.
     """
     if weight_decay != 0:
-        p.mul_(1 - lr * weight_decay)  # p = p - lr*wd*p
-    m.lerp_(g, 1 - beta1)  # m = b1*m + (1-b1)*g
-    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = b2*v + (1-b2)*g^2
+        p.mul_(1 - lr * weight_decay)                       # p = p - lr*wd*p
+    m.lerp_(g, 1 - beta1)                                   # m = b1*m + (1-b1)*g
+    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)           # v = b2*v + (1-b2)*g^2
     if v_max is not None:
-        torch.maximum(v_max, v, out=v_max)  # v_max = max(v_max, v)
-        v = v_max  # AMSGrad: use v_max below
-    step_size = lr / (1 - beta1**t)  # lr / (1 - b1^t)       (m_hat = m / (1 - b1^t))
-    denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)  # sqrt(v_hat) + eps
-    p.addcdiv_(m, denom, value=-step_size)  # p = p - lr * m_hat / (sqrt(v_hat) + eps)
+        torch.maximum(v_max, v, out=v_max)                  # v_max = max(v_max, v)
+        v = v_max                                           # AMSGrad: use v_max below
+    step_size = lr / (1 - beta1**t)                         # lr / (1 - b1^t)
+    denom = v.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)  # sqrt(v_hat) + eps
+    p.addcdiv_(m, denom, value=-step_size)                  # p = p - lr*m_hat / (sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):
@@ -144,6 +144,4 @@ class AdamW(Adam):
         *,
         maximize: bool = False,
     ) -> None:
-        super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize
-        )
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -80,18 +80,18 @@ def rmsprop_update_(
         networks", arXiv:1308.0850, 2013 (the centered variant).
     """
     if weight_decay != 0:
-        g = g.add(p, alpha=weight_decay)  # g = g + wd*p
-    v.mul_(alpha).addcmul_(g, g, value=1 - alpha)  # v = a*v + (1-a)*g^2
+        g = g.add(p, alpha=weight_decay)                         # g = g + wd*p
+    v.mul_(alpha).addcmul_(g, g, value=1 - alpha)                # v = a*v + (1-a)*g^2
     if g_avg is not None:
-        g_avg.lerp_(g, 1 - alpha)  # g_avg = a*g_avg + (1-a)*g
+        g_avg.lerp_(g, 1 - alpha)                                # g_avg = a*g_avg + (1-a)*g
         d = v.addcmul(g_avg, g_avg, value=-1).sqrt_().add_(eps)  # d = sqrt(v - g_avg^2) + eps
     else:
-        d = v.sqrt().add_(eps)  # d = sqrt(v) + eps
+        d = v.sqrt().add_(eps)                                   # d = sqrt(v) + eps
     if momentum > 0:
-        b.mul_(momentum).addcdiv_(g, d)  # b = mu*b + g/d
-        p.add_(b, alpha=-lr)  # p = p - lr*b
+        b.mul_(momentum).addcdiv_(g, d)                          # b = mu*b + g/d
+        p.add_(b, alpha=-lr)                                     # p = p - lr*b
     else:
-        p.addcdiv_(g, d, value=-lr)  # p = p - lr*g/d
+        p.addcdiv_(g, d, value=-lr)                              # p = p - lr*g/d
 
 
 def _check_rmsprop_settings(owner: str, s: Mapping[str, Any]) -> None:

@@ -80,17 +80,17 @@ def sgd_update_(
         and momentum in deep learning", ICML 2013.
     """
     if weight_decay != 0:
-        g = g.add(p, alpha=weight_decay)  # g = g + wd*p
+        g = g.add(p, alpha=weight_decay)                   # g = g + wd*p
     if momentum != 0:
         if b is None:
-            b = g.clone()  # b_1 = g_1
+            b = g.clone()                                  # b_1 = g_1
         else:
             b.mul_(momentum).add_(g, alpha=1 - dampening)  # b = mu*b + (1-tau)*g
         if nesterov:
-            g = g.add(b, alpha=momentum)  # d = g + mu*b
+            g = g.add(b, alpha=momentum)                   # d = g + mu*b
         else:
-            g = b  # d = b
-    p.add_(g, alpha=-lr)  # p = p - lr*d
+            g = b                                          # d = b
+    p.add_(g, alpha=-lr)                                   # p = p - lr*d
     return b
 
 
