@@ -29,8 +29,11 @@ $(STAMP_DEV): pyproject.toml requirements.lock | $(PY)
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP_RUN) $@
 
+# --allow-root only where the user is root (containers, some JupyterHub images)
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP_RUN)
-	$(VENV)/bin/jupyter lab --port=$(PORT) --ServerApp.root_dir=. notebooks/00_start_here.ipynb
+	$(VENV)/bin/jupyter lab --port=$(PORT) --ServerApp.root_dir=. $(ALLOW_ROOT) $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 browser-deps:
 	@bash tools/ensure_chromium.sh
