@@ -1,0 +1,188 @@
+"""Shared pieces of the lesson specs: tolerances, answer-shape checks and mistake matching.
+
+A spec's ``compare`` computes the typical wrong answers for the case at hand (sign flipped,
+forgot to square, no bias correction, ...) and hands them to :func:`diagnose` or
+:func:`diagnose_tuple` together with the message that names each mistake. The learner's
+answer is checked for type and shape first, then for being right, then against the known
+mistakes in order; the first match wins, otherwise the message says which part is off and
+by how much. Messages never echo a case's inputs (hidden cases must stay hidden).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "F32", "F64", "as_float", "as_tensor", "close", "describe", "diagnose", "diagnose_tuple",
+    "tolerances",
+]
+
+F32, F64 = torch.float32, torch.float64
+
+# (rtol, atol) by the lowest precision among a case's inputs
+_TOL = {torch.float64: (1e-6, 1e-12), torch.float32: (1e-4, 1e-6)}
+
+Mistake = tuple[str, Any]  # (message, candidate answer); a tuple candidate may hold None = "any"
+
+
+def as_tensor(a: Any, dtype: torch.dtype = F64) -> torch.Tensor:
+    """``np.ndarray`` / number -> tensor of ``dtype`` (case building)."""
+    return torch.tensor(np.asarray(a), dtype=dtype)
+
+
+def tolerances(*tensors: torch.Tensor) -> tuple[float, float]:
+    """``(rtol, atol)`` for answers computed from ``tensors``: float64 is tight, float32 looser."""
+    if any(isinstance(t, torch.Tensor) and t.dtype != F64 for t in tensors):
+        return _TOL[F32]
+    return _TOL[F64]
+
+
+def describe(x: Any) -> str:
+    """A short description of a returned value for feedback: "a Python float", "a tensor of shape (3,)"."""
+    if x is None:
+        return "None"
+    if isinstance(x, torch.Tensor):
+        return f"a tensor of shape {tuple(x.shape)}"
+    if isinstance(x, (bool, int, float, str)):
+        return f"a Python {type(x).__name__}"
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of {len(x)} item{'s' if len(x) != 1 else ''}"
+    return f"a {type(x).__name__}"
+
+
+def as_float(x: Any) -> float | None:
+    """A Python number, or a tensor with one element, as a float; ``None`` for anything else."""
+    if isinstance(x, bool):
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, torch.Tensor) and x.numel() == 1 and not x.dtype == torch.bool:
+        return float(x.reshape(()).item())
+    return None
+
+
+def close(got: Any, expected: Any, rtol: float, atol: float) -> bool:
+    """Both tensors of one shape and equal within tolerance (NaN matches NaN)."""
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor):
+        return False
+    if tuple(got.shape) != tuple(expected.shape):
+        return False
+    return bool(torch.allclose(got.double(), expected.double(), rtol=rtol, atol=atol, equal_nan=True))
+
+
+def _finite(t: torch.Tensor) -> bool:
+    return bool(torch.isfinite(t.double()).all())
+
+
+def _tensor_problem(name: str, expected: torch.Tensor, got: Any) -> str | None:
+    """Type and shape problems of a tensor answer, or None."""
+    if got is None:
+        return f"{name} is None: did you forget the `return`?"
+    if not isinstance(got, torch.Tensor):
+        if isinstance(got, (int, float)) and expected.dim() == 0:
+            return (f"{name} should be a 0-dim torch.Tensor, got a Python {type(got).__name__}: "
+                    "keep it a tensor (no `.item()`, `float()` or `math.` functions)")
+        return f"{name} should be a torch.Tensor, got {describe(got)}"
+    if tuple(got.shape) != tuple(expected.shape):
+        if expected.dim() == 0:
+            return (f"{name} should be a single number (a 0-dim tensor), got shape {tuple(got.shape)}: "
+                    "average over all elements (`.mean()` with no dim)")
+        return f"{name} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
+    if expected.is_floating_point() and not got.is_floating_point():
+        return f"{name} has dtype {str(got.dtype).removeprefix('torch.')}; expected floating point values"
+    return None
+
+
+def _off_by(name: str, expected: torch.Tensor, got: torch.Tensor) -> str:
+    if not _finite(got) and _finite(expected):
+        return f"{name} contains NaN or inf where the right answer is finite"
+    err = (got.double() - expected.double()).abs().max().item()
+    return f"{name} is off by up to {err:.3g}"
+
+
+def _first_match(got: Sequence, expected: Sequence, mistakes: Sequence[Mistake], rtol: float,
+                 atol: float) -> str | None:
+    """Message of the first mistake whose candidate matches ``got``.
+
+    A candidate is a tuple with one entry per part of the answer; ``None`` means "any value".
+    It is only eligible where it differs from the right answer in a part it specifies, so a
+    candidate that happens to equal the right answer on this case never names a mistake.
+    """
+    for message, candidate in mistakes:
+        if candidate is None:
+            continue
+        parts = [(g, c, e) for g, c, e in zip(got, candidate, expected) if c is not None]
+        if not parts or all(close(c, e, rtol, atol) for _, c, e in parts):
+            continue
+        if all(close(g, c, rtol, atol) for g, c, _ in parts):
+            return message
+    return None
+
+
+def diagnose(name: str, expected: torch.Tensor, got: Any, mistakes: Sequence[Mistake] = (), *,
+             rtol: float, atol: float, nonfinite: str | None = None) -> str | None:
+    """Judge a single-tensor answer.
+
+    Args:
+        name: what the answer is, for messages ("the loss", "the gradient").
+        expected: the right answer.
+        got: the learner's answer (decoded plain data, any type).
+        mistakes: ``(message, candidate_tensor)`` pairs, most specific first.
+        rtol, atol: tolerance for "equal".
+        nonfinite: message when ``got`` has NaN/inf where ``expected`` is finite and no
+            listed mistake matches (e.g. "subtract the max logit first").
+
+    Returns:
+        None when right, otherwise the message.
+    """
+    problem = _tensor_problem(name, expected, got)
+    if problem:
+        return problem
+    if close(got, expected, rtol, atol):
+        return None
+    message = _first_match((got,), (expected,), [(m, (c,)) for m, c in mistakes], rtol, atol)
+    if message:
+        return message
+    if nonfinite and not _finite(got) and _finite(expected):
+        return nonfinite
+    return _off_by(name, expected, got)
+
+
+def diagnose_tuple(names: Sequence[str], expected: Sequence[torch.Tensor], got: Any,
+                   mistakes: Sequence[Mistake] = (), *, rtol: float, atol: float,
+                   nonfinite: str | None = None) -> str | None:
+    """Judge an answer that is a tuple of tensors, e.g. ``(new_p, new_m, new_v)``.
+
+    ``mistakes`` are ``(message, candidate)`` with ``candidate`` a tuple of the same length
+    whose entries are tensors or ``None`` ("any value": the mistake is recognised from the
+    other parts). When nothing matches, the message says which parts are right and which are
+    off by how much.
+    """
+    label = "(" + ", ".join(names) + ")"
+    if got is None:
+        return f"returned None: did you forget the `return`? Return the tuple {label}"
+    if not isinstance(got, (tuple, list)) or len(got) != len(names):
+        return f"should return a tuple {label} of {len(names)} tensors, got {describe(got)}"
+    for name, e, g in zip(names, expected, got):
+        problem = _tensor_problem(name, e, g)
+        if problem:
+            return problem
+    ok = [close(g, e, rtol, atol) for g, e in zip(got, expected)]
+    if all(ok):
+        return None
+    swapped = tuple(reversed(expected))
+    order = [(f"the parts are in the wrong order: return {label}", swapped)] if len(names) > 1 else []
+    message = _first_match(got, expected, list(order) + list(mistakes), rtol, atol)
+    if message:
+        return message
+    if nonfinite and not all(_finite(g) for g in got) and all(_finite(e) for e in expected):
+        return nonfinite
+    wrong = "; ".join(_off_by(n, e, g) for n, e, g, k in zip(names, expected, got, ok) if not k)
+    right = [n for n, k in zip(names, ok) if k]
+    if right:
+        wrong += f" ({', '.join(right)} {'is' if len(right) == 1 else 'are'} right)"
+    return wrong

@@ -1,0 +1,232 @@
+"""Lesson 01 exercises: loss functions.
+
+``mse``, a numerically stable ``cross_entropy_from_logits``, its gradient ``softmax_grad``
+= (softmax - onehot) / N, and ``perplexity``. The references are torch's own losses and
+autograd; the comparisons recognise the usual mistakes (sum instead of mean, log2, no max
+subtraction, forgotten 1/N, ...).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose, tolerances
+
+__all__ = ["CROSS_ENTROPY", "MSE", "PERPLEXITY", "SOFTMAX_GRAD"]
+
+
+# ---------------------------------------------------------------- l01_mse
+
+def _mse_cases(rng: np.random.Generator) -> list[Case]:
+    price = rng.uniform(150, 600, 5)                      # $1000s
+    dollars = rng.uniform(2e5, 6e5, 8)
+    a = rng.normal(size=(4, 3))
+    b = rng.normal(size=(2, 3, 4))
+    many = rng.normal(size=1000)
+    return [
+        Case("5 house prices in $1000s, float32",
+             (as_tensor(price, F32), as_tensor(price + rng.normal(0, 40, 5), F32))),
+        Case("2-D predictions of shape (4, 3), float64", (as_tensor(a), as_tensor(a + rng.normal(size=(4, 3))))),
+        Case("a batch of 1", (as_tensor([rng.uniform(100, 500)]), as_tensor([rng.uniform(100, 500)]))),
+        Case("perfect predictions (loss 0)", (as_tensor(price), as_tensor(price))),
+        Case("prices in dollars (large values)",
+             (as_tensor(dollars), as_tensor(dollars + rng.normal(0, 2e4, 8)))),
+        Case("0-dim tensors (one number each)", (as_tensor(rng.normal()), as_tensor(rng.normal()))),
+        Case("3-D shape", (as_tensor(b), as_tensor(b * 0.5)), hidden=True),
+        Case("1000 examples, float32", (as_tensor(many, F32), as_tensor(many + rng.normal(size=1000), F32)),
+             hidden=True),
+    ]
+
+
+def _mse_reference(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(pred, target)
+
+
+def _mse_compare(case: Case, expected, got) -> str | None:
+    pred, target = case.args
+    d = pred.double() - target.double()
+    mistakes = [
+        ("you averaged the differences without squaring them: square each difference first",
+         d.mean()),
+        ("that is the mean absolute error: square the differences instead of taking abs()",
+         d.abs().mean()),
+        ("that is the sum of squared errors: take the mean (divide by the number of elements)",
+         (d ** 2).sum()),
+        ("that is the root of the MSE (RMSE): drop the square root", (d ** 2).mean().sqrt()),
+        ("that is half the MSE: this course's MSE has no factor 1/2", 0.5 * (d ** 2).mean()),
+        ("you squared the mean difference: square each difference first, then average",
+         d.mean() ** 2),
+    ]
+    return diagnose("the loss", expected, got, mistakes, rtol=tolerances(pred)[0], atol=1e-9)
+
+
+MSE = register(Exercise(
+    grade_id="l01_mse",
+    function="mse",
+    points=1,
+    make_cases=_mse_cases,
+    reference=_mse_reference,
+    compare=_mse_compare,
+    hint="MSE = mean over all elements of (pred - target) ** 2, returned as a 0-dim tensor.",
+))
+
+
+# ---------------------------------------------------------------- l01_cross_entropy
+
+def _logit_cases(rng: np.random.Generator) -> list[Case]:
+    """Logit/target pairs shared by the cross-entropy and its gradient."""
+    def targets(n: int, c: int) -> torch.Tensor:
+        return torch.tensor(rng.integers(0, c, n), dtype=torch.int64)
+
+    scales = np.array([[1000.0], [-1000.0], [0.0]])
+    confident = rng.normal(size=(4, 5))
+    y_conf = targets(4, 5)
+    confident[np.arange(4), y_conf.numpy()] += 40.0        # the right class wins by a mile
+    wrong = rng.normal(size=(3, 4))
+    y_wrong = targets(3, 4)
+    wrong[np.arange(3), y_wrong.numpy()] -= 30.0           # the right class gets almost nothing
+    return [
+        Case("3 examples, 4 classes, float32", (as_tensor(rng.normal(size=(3, 4)), F32), targets(3, 4))),
+        Case("8 examples, 10 classes, float64", (as_tensor(2 * rng.normal(size=(8, 10))), targets(8, 10))),
+        Case("a batch of 1", (as_tensor(rng.normal(size=(1, 5))), targets(1, 5))),
+        Case("all logits equal (loss = ln C)", (torch.zeros(4, 6, dtype=F64), targets(4, 6))),
+        Case("logits around +1000, float32",
+             (as_tensor(1000 + 3 * rng.normal(size=(3, 4)), F32), targets(3, 4))),
+        Case("logits around -1000", (as_tensor(-1000 + 3 * rng.normal(size=(3, 4))), targets(3, 4))),
+        Case("rows on very different scales (about +1000, -1000 and 0)",
+             (as_tensor(scales + rng.normal(size=(3, 5))), targets(3, 5))),
+        Case("very confident and right", (as_tensor(confident), y_conf)),
+        Case("64 examples, 20 classes", (as_tensor(3 * rng.normal(size=(64, 20))), targets(64, 20)),
+             hidden=True),
+        Case("confident and wrong", (as_tensor(wrong), y_wrong), hidden=True),
+        Case("large logits, float32", (as_tensor(500 * rng.normal(size=(6, 3)), F32), targets(6, 3)),
+             hidden=True),
+    ]
+
+
+_STABLE = ("NaN or inf although the true value is finite: exp() overflows or underflows for large "
+           "logits. Subtract each row's own max logit before exp (the log-sum-exp trick)")
+
+
+def _ce_reference(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, targets)
+
+
+def _ce_compare(case: Case, expected, got) -> str | None:
+    logits, y = case.args
+    z = logits.double()
+    n = z.shape[0]
+    rows = torch.arange(n)
+    log_p = torch.log_softmax(z, dim=1)
+    nll = -log_p[rows, y]
+    ce = nll.mean()
+    mistakes = [
+        ("that is the sum over the batch: take the mean over the N examples", nll.sum()),
+        ("that is in bits (log base 2): the course measures cross-entropy in nats, use the natural log",
+         ce / math.log(2)),
+        ("the sign is flipped: cross-entropy is -log p(target), which is >= 0", -ce),
+        ("you forgot the log: average -log p(target), not -p(target)", -log_p.exp()[rows, y].mean()),
+        ("you subtracted the max but did not add it back: log sum exp(z) = m + log sum exp(z - m)",
+         ce - z.max(dim=1).values.mean()),
+        ("log_p[:, targets] picks an N x N block: use log_p[torch.arange(N), targets], one entry per row",
+         -log_p[:, y].mean()),
+    ]
+    return diagnose("the loss", expected, got, mistakes, rtol=tolerances(logits)[0], atol=1e-9,
+                    nonfinite="the loss is " + _STABLE)
+
+
+CROSS_ENTROPY = register(Exercise(
+    grade_id="l01_cross_entropy",
+    function="cross_entropy_from_logits",
+    points=2,
+    make_cases=_logit_cases,
+    reference=_ce_reference,
+    compare=_ce_compare,
+    hint="log p = z - (m + log sum exp(z - m)) with m the row max; loss = mean over rows of -log p[target].",
+))
+
+
+# ---------------------------------------------------------------- l01_softmax_grad
+
+def _grad_reference(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    z = logits.detach().clone().requires_grad_(True)
+    F.cross_entropy(z, targets).backward()
+    return z.grad.detach()
+
+
+def _grad_compare(case: Case, expected, got) -> str | None:
+    logits, y = case.args
+    z = logits.double()
+    n, c = z.shape
+    p = torch.softmax(z, dim=1)
+    onehot = F.one_hot(y, c).double()
+    mistakes = [
+        ("you forgot the 1/N: the loss is the mean over N examples, so the gradient is divided by N",
+         p - onehot),
+        ("the sign is flipped: the gradient is softmax - onehot, not onehot - softmax", (onehot - p) / n),
+        ("did you subtract the one-hot targets? That is softmax / N alone", p / n),
+        ("softmax over the wrong dimension: normalise each row over the classes (dim=1)",
+         (torch.softmax(z, dim=0) - onehot) / n),
+        ("you divided by the number of classes C; the mean is over the N examples", (p - onehot) / c),
+    ]
+    return diagnose("the gradient", expected, got, mistakes, rtol=tolerances(logits)[0],
+                    atol=1e-6 if logits.dtype == F32 else 1e-12, nonfinite="the gradient has " + _STABLE)
+
+
+SOFTMAX_GRAD = register(Exercise(
+    grade_id="l01_softmax_grad",
+    function="softmax_grad",
+    points=2,
+    make_cases=_logit_cases,
+    reference=_grad_reference,
+    compare=_grad_compare,
+    hint="dL/dz = (softmax(z) - onehot(targets)) / N, with softmax over dim=1 computed after "
+         "subtracting each row's max.",
+))
+
+
+# ---------------------------------------------------------------- l01_perplexity
+
+def _ppl_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("a loss of 2.0 nats (0-dim)", (torch.tensor(2.0, dtype=F64),)),
+        Case("a uniform guess over 50 tokens (loss = ln 50)", (torch.tensor(math.log(50), dtype=F64),)),
+        Case("a perfect model (loss 0)", (torch.tensor(0.0, dtype=F64),)),
+        Case("several models at once (1-D), float32", (as_tensor(rng.uniform(0.5, 5.0, 6), F32),)),
+        Case("a 2-D grid of losses", (as_tensor(rng.uniform(0.0, 4.0, (3, 4))),)),
+        Case("random losses", (as_tensor(rng.uniform(0.0, 8.0, 10)),), hidden=True),
+    ]
+
+
+def _ppl_reference(mean_nll: torch.Tensor) -> torch.Tensor:
+    return torch.exp(mean_nll)
+
+
+def _ppl_compare(case: Case, expected, got) -> str | None:
+    (loss,) = case.args
+    x = loss.double()
+    mistakes = [
+        ("2 ** loss treats the loss as bits, but it is in nats: perplexity = exp(loss)", 2.0 ** x),
+        ("exp(-loss) is the (geometric mean) probability of the targets; perplexity is exp(+loss)",
+         torch.exp(-x)),
+        ("that is the loss in bits (loss / ln 2), not the perplexity: perplexity = exp(loss)",
+         x / math.log(2)),
+        ("that is 10 ** loss: the loss is in nats, so perplexity = exp(loss)", 10.0 ** x),
+    ]
+    return diagnose("the perplexity", expected, got, mistakes, rtol=tolerances(loss)[0], atol=1e-9)
+
+
+PERPLEXITY = register(Exercise(
+    grade_id="l01_perplexity",
+    function="perplexity",
+    points=1,
+    make_cases=_ppl_cases,
+    reference=_ppl_reference,
+    compare=_ppl_compare,
+    hint="perplexity = exp(mean NLL in nats) = 2 ** (mean NLL in bits), element by element.",
+))

@@ -1,0 +1,168 @@
+"""Lesson 03 exercises: the learning rate.
+
+``gd_trajectory`` (gradient descent on f(w) = w^2, the iterates as a list; the reference takes
+its gradients from autograd) and ``max_stable_lr`` (2 / largest eigenvalue for f = 1/2 x^T A x;
+checked against ``torch.linalg.eigvalsh``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F32, F64, as_float, as_tensor, describe, diagnose
+
+__all__ = ["GD_TRAJECTORY", "MAX_STABLE_LR"]
+
+
+# ---------------------------------------------------------------- l03_gd_trajectory
+
+def _traj_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("lr 1.1 from w0 = 5 (the lesson's example)", (1.1, 5.0, 4)),
+        Case("small lr 0.1", (0.1, 3.0, 10)),
+        Case("lr 1.0 (bounces between +w0 and -w0)", (1.0, 2.0, 6)),
+        Case("lr 0.5 (one step to the minimum)", (0.5, -4.0, 3)),
+        Case("zero steps", (0.3, 1.5, 0)),
+        Case("a random lr and start", (round(float(rng.uniform(0.05, 0.9)), 3),
+                                       round(float(rng.uniform(-10, 10)), 3), 8)),
+        Case("a long divergent run", (1.3, round(float(rng.uniform(0.5, 2)), 3), 40), hidden=True),
+        Case("lr 0", (0.0, 2.5, 5), hidden=True),
+    ]
+
+
+def _traj_reference(lr: float, w0: float, steps: int) -> list[float]:
+    # the gradient from autograd; the update written out (torch.optim's first use costs seconds)
+    w = torch.tensor(float(w0), dtype=F64)
+    path = [w.item()]
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(w.requires_grad_(True) ** 2, w)
+        w = (w - lr * grad).detach()
+        path.append(w.item())
+    return path
+
+
+def _iterate(w0: float, factor: float, steps: int) -> torch.Tensor:
+    """w0, w0 * factor, w0 * factor^2, ... (steps + 1 values, float64)."""
+    path = [float(w0)]
+    for _ in range(steps):
+        path.append(path[-1] * factor)
+    return torch.tensor(path, dtype=F64)
+
+
+def _traj_compare(case: Case, expected, got) -> str | None:
+    lr, w0, steps = case.args
+    if got is None:
+        return "returned None: did you forget the `return`?"
+    if isinstance(got, torch.Tensor) and got.dim() == 1:
+        got = list(got.unbind())
+    if not isinstance(got, (list, tuple)):
+        return f"should return a list of steps + 1 numbers, got {describe(got)}"
+    values = [as_float(v) for v in got]
+    if any(v is None for v in values):
+        bad = next(v for v, f in zip(got, values) if f is None)
+        return f"every entry should be a number (a float), but one is {describe(bad)}"
+    e = torch.tensor(expected, dtype=F64)
+    # rtol admits float32 arithmetic (a learner may well use torch.tensor(w0))
+    rtol, atol = 1e-5, 1e-9
+    if len(values) == steps and steps > 0 and torch.allclose(torch.tensor(values, dtype=F64), e[1:],
+                                                             rtol=rtol, atol=atol):
+        return "the list should start with w0: return [w0, w1, ..., w_steps] (steps + 1 numbers)"
+    if len(values) != steps + 1:
+        return f"got {len(values)} numbers; expected steps + 1 = {steps + 1} (w0 and one per step)"
+    g = torch.tensor(values, dtype=F64)
+    mistakes = [
+        ("every entry is the same number: did you append a tensor and then change it in place? "
+         "Append float(w) (or build a new w each step)", torch.full_like(e, e[-1].item())),
+        ("you used the gradient w, but the derivative of w^2 is 2w", _iterate(w0, 1 - lr, steps)),
+        ("w moves uphill: subtract lr * gradient (w = w - lr * 2w)", _iterate(w0, 1 + 2 * lr, steps)),
+        ("each step multiplied w by lr * 2: the update is w = w - lr * 2w", _iterate(w0, 2 * lr, steps)),
+    ]
+    return diagnose("the trajectory", e, g, mistakes, rtol=rtol, atol=atol)
+
+
+GD_TRAJECTORY = register(Exercise(
+    grade_id="l03_gd_trajectory",
+    function="gd_trajectory",
+    points=1,
+    make_cases=_traj_cases,
+    reference=_traj_reference,
+    compare=_traj_compare,
+    hint="start the list with w0; each step w = w - lr * 2 * w, append the new w.",
+))
+
+
+# ---------------------------------------------------------------- l03_max_stable_lr
+
+def _spd(rng: np.random.Generator, eigenvalues: np.ndarray) -> np.ndarray:
+    """A symmetric matrix with the given eigenvalues in a random orthonormal basis."""
+    q, _ = np.linalg.qr(rng.normal(size=(len(eigenvalues), len(eigenvalues))))
+    a = q @ np.diag(eigenvalues) @ q.T
+    return (a + a.T) / 2
+
+
+def _lr_cases(rng: np.random.Generator) -> list[Case]:
+    m3 = rng.normal(size=(3, 3))
+    m5 = rng.normal(size=(5, 5))
+    return [
+        Case("diagonal diag(1, 10)", (torch.tensor([[1.0, 0.0], [0.0, 10.0]], dtype=F64),)),
+        Case("a 1 x 1 matrix", (torch.tensor([[4.0]], dtype=F64),)),
+        Case("[[2, 1], [1, 2]] (not diagonal)", (torch.tensor([[2.0, 1.0], [1.0, 2.0]], dtype=F64),)),
+        Case("random 3 x 3", (as_tensor(m3 @ m3.T + 0.1 * np.eye(3)),)),
+        Case("random 5 x 5, float32", (as_tensor(m5 @ m5.T + 0.1 * np.eye(5), F32),)),
+        Case("ill-conditioned (eigenvalues from 0.01 to 100)",
+             (as_tensor(_spd(rng, np.array([0.01, 0.3, 7.0, 100.0]))),)),
+        Case("random 8 x 8", (as_tensor(_spd(rng, rng.uniform(0.1, 20, 8))),), hidden=True),
+        Case("a rotated ravine", (as_tensor(_spd(rng, np.array([0.5, 50.0]))),), hidden=True),
+    ]
+
+
+def _lr_reference(A: torch.Tensor) -> float:
+    return 2.0 / torch.linalg.eigvalsh(A.double()).max().item()
+
+
+def _lr_compare(case: Case, expected, got) -> str | None:
+    (A,) = case.args
+    if got is None:
+        return "returned None: did you forget the `return`?"
+    value = as_float(got)
+    if value is None:
+        return f"should return one number (a float), got {describe(got)}"
+    a = A.double()
+    lam = torch.linalg.eigvalsh(a)
+    L, mu = lam.max(), lam.min()
+    mistakes = [
+        ("that is 1/L, half the threshold: along the steepest direction w is multiplied by (1 - lr L), "
+         "which stays inside (-1, 1) up to lr = 2/L", 1 / L),
+        ("you used the smallest eigenvalue: the steepest direction (largest eigenvalue L) limits the "
+         "learning rate, lr < 2/L", 2 / mu),
+        ("you used the diagonal entries: for a non-diagonal A the curvatures are the eigenvalues "
+         "(torch.linalg.eigvalsh)", 2 / torch.diagonal(a).max()),
+        ("you used the trace (the sum of all eigenvalues): only the largest one matters, lr < 2/L",
+         2 / torch.trace(a)),
+        ("you used the Frobenius norm of A: the threshold uses the largest eigenvalue, lr < 2/L",
+         2 / torch.linalg.matrix_norm(a)),
+        ("that is L/2, upside down: the threshold is 2/L", L / 2),
+        ("that is 1/(2L): the threshold is 2/L", 1 / (2 * L)),
+    ]
+    rtol = 1e-4 if A.dtype == F32 else 1e-5   # admits an iterative estimate (power iteration)
+    message = diagnose("the learning rate", torch.tensor(expected, dtype=F64),
+                       torch.tensor(value, dtype=F64), mistakes, rtol=rtol, atol=1e-12)
+    if message and not math.isfinite(value):
+        return "the learning rate is NaN or inf: is the largest eigenvalue positive, and did you take 2 / L?"
+    return message
+
+
+MAX_STABLE_LR = register(Exercise(
+    grade_id="l03_max_stable_lr",
+    function="max_stable_lr",
+    points=2,
+    make_cases=_lr_cases,
+    reference=_lr_reference,
+    compare=_lr_compare,
+    hint="the eigenvalues of the symmetric A are the curvatures; gradient descent is stable for "
+         "lr < 2 / (largest eigenvalue).",
+))

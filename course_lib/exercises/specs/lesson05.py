@@ -1,0 +1,274 @@
+"""Lesson 05 exercises: adaptive methods, in torch's conventions and with torch's defaults.
+
+``adagrad_step``, ``rmsprop_step`` and ``adam_step`` each do one update of one parameter
+tensor and return the new parameter and the new state. The reference is one step of
+``torch.optim.Adagrad`` / ``RMSprop`` / ``Adam`` on a copy, with the state placed in the
+optimizer (``sum``; ``square_avg``; ``exp_avg``, ``exp_avg_sq`` and ``step = t - 1``).
+
+Adam's textbook form p - lr * m_hat / (sqrt(v_hat) + eps) and torch's arrangement
+p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) are the same number up to rounding, so both
+pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose_tuple
+
+__all__ = ["ADAGRAD_STEP", "ADAM_STEP", "RMSPROP_STEP"]
+
+# torch's defaults
+ADAGRAD_DEFAULTS = {"lr": 1e-2, "eps": 1e-10}
+RMSPROP_DEFAULTS = {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8}
+ADAM_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}
+
+
+def _tol(p: torch.Tensor) -> tuple[float, float]:
+    # state entries can be tiny (v ~ g^2 ~ 1e-12): float64 relies on the relative tolerance
+    return (1e-4, 1e-6) if p.dtype == F32 else (1e-6, 1e-14)
+
+
+def _settings(case: Case, defaults: dict) -> dict:
+    return {**defaults, **case.kwargs}
+
+
+def _torch_step(opt_class, p: torch.Tensor, g: torch.Tensor, state: dict, **hyper) -> tuple:
+    """One step of a torch optimizer on a copy of ``p`` from the given state."""
+    param = p.detach().clone()
+    param.grad = g.detach().clone()
+    opt = opt_class([param], foreach=False, **hyper)
+    opt.state[param].update({k: v.detach().clone() for k, v in state.items()})
+    opt.step()
+    return param.detach(), opt.state[param]
+
+
+def _uphill(names: str) -> str:
+    return f"p moved uphill: subtract the step, p = p - {names}"
+
+
+# ---------------------------------------------------------------- shared case builder
+
+def _cases(rng: np.random.Generator, state_scale: float, extra: list[tuple[str, dict]]) -> list[Case]:
+    """Cases (p, g, state) with kwargs; ``state`` >= 0 of roughly ``state_scale`` * g^2."""
+    def r(*shape, dtype=F64, scale=1.0):
+        return as_tensor(scale * rng.normal(size=shape), dtype)
+
+    def s(*shape, dtype=F64, scale=1.0):
+        return as_tensor(scale ** 2 * state_scale * rng.uniform(0.2, 2.0, size=shape) ** 2, dtype)
+
+    cases = [
+        Case("first step (state = 0), float32", (r(4, dtype=F32), r(4, dtype=F32), torch.zeros(4, dtype=F32)),
+             {"lr": 0.1}),
+        Case("a later step", (r(5), r(5), s(5)), {"lr": 0.05}),
+        Case("2-D parameter, float32", (r(3, 4, dtype=F32), r(3, 4, dtype=F32), s(3, 4, dtype=F32)), {"lr": 0.01}),
+        Case("zero gradient", (r(4), torch.zeros(4, dtype=F64), s(4)), {"lr": 0.1}),
+        Case("default hyperparameters", (r(6), r(6), s(6))),
+        Case("large eps = 0.1", (r(5), r(5), s(5)), {"lr": 0.1, "eps": 0.1}),
+        Case("a 0-dim parameter", (r(), r(), s()), {"lr": 0.02}),
+    ]
+    cases += [Case(name, (r(5), r(5), s(5)), kwargs) for name, kwargs in extra]
+    cases += [
+        Case("tiny gradients (about 1e-6)", (r(5), r(5, scale=1e-6), s(5, scale=1e-6)), {"lr": 0.01},
+             hidden=True),
+        Case("a big 2-D parameter", (r(10, 10), r(10, 10), s(10, 10)), {"lr": 0.03}, hidden=True),
+    ]
+    return cases
+
+
+# ---------------------------------------------------------------- l05_adagrad_step
+
+def _adagrad_cases(rng: np.random.Generator) -> list[Case]:
+    return _cases(rng, 3.0, [])
+
+
+def _adagrad_reference(p, g, sum_sq, lr=ADAGRAD_DEFAULTS["lr"], eps=ADAGRAD_DEFAULTS["eps"]):
+    new_p, state = _torch_step(torch.optim.Adagrad, p, g, {"sum": sum_sq}, lr=lr, eps=eps)
+    return new_p, state["sum"].detach().clone()
+
+
+def _adagrad_compare(case: Case, expected, got) -> str | None:
+    p0, g0, s0 = case.args
+    hp = _settings(case, ADAGRAD_DEFAULTS)
+    lr, eps = hp["lr"], hp["eps"]
+    p, g, s = p0.double(), g0.double(), s0.double()
+    s_new = s + g * g
+    mistakes = [
+        ("sum_sq is wrong: accumulate the SQUARED gradient, sum_sq = sum_sq + g * g", (None, s + g)),
+        ("sum_sq should be the running sum of all squared gradients: add g * g to the old sum_sq",
+         (None, g * g)),
+        ("sum_sq is right but p is not: divide by the square root of the sum, sqrt(sum_sq) + eps",
+         (p - lr * g / (s_new + eps), s_new)),
+        ("sum_sq is right but p is not: eps goes outside the square root, sqrt(sum_sq) + eps",
+         (p - lr * g / torch.sqrt(s_new + eps), s_new)),
+        ("sum_sq is right but p is not: eps is missing, divide by sqrt(sum_sq) + eps",
+         (p - lr * g / torch.sqrt(s_new), s_new)),
+        ("sum_sq is right but p is not: step with the NEW sum (add g * g first, then update p)",
+         (p - lr * g / (torch.sqrt(s) + eps), s_new)),
+        (_uphill("lr * g / (sqrt(sum_sq) + eps)"), (p + lr * g / (torch.sqrt(s_new) + eps), s_new)),
+    ]
+    rtol, atol = _tol(p0)
+    return diagnose_tuple(("new_p", "new_sum_sq"), expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+ADAGRAD_STEP = register(Exercise(
+    grade_id="l05_adagrad_step",
+    function="adagrad_step",
+    points=2,
+    make_cases=_adagrad_cases,
+    reference=_adagrad_reference,
+    compare=_adagrad_compare,
+    hint="sum_sq = sum_sq + g * g; p = p - lr * g / (sqrt(sum_sq) + eps); defaults lr=1e-2, eps=1e-10.",
+))
+
+
+# ---------------------------------------------------------------- l05_rmsprop_step
+
+def _rmsprop_cases(rng: np.random.Generator) -> list[Case]:
+    return _cases(rng, 1.0, [("alpha = 0.9", {"lr": 0.01, "alpha": 0.9})])
+
+
+def _rmsprop_reference(p, g, v, lr=RMSPROP_DEFAULTS["lr"], alpha=RMSPROP_DEFAULTS["alpha"],
+                       eps=RMSPROP_DEFAULTS["eps"]):
+    state = {"step": torch.tensor(0.0), "square_avg": v}
+    new_p, state = _torch_step(torch.optim.RMSprop, p, g, state, lr=lr, alpha=alpha, eps=eps)
+    return new_p, state["square_avg"].detach().clone()
+
+
+def _rmsprop_compare(case: Case, expected, got) -> str | None:
+    p0, g0, v0 = case.args
+    hp = _settings(case, RMSPROP_DEFAULTS)
+    lr, alpha, eps = hp["lr"], hp["alpha"], hp["eps"]
+    p, g, v = p0.double(), g0.double(), v0.double()
+    v_new = alpha * v + (1 - alpha) * g * g
+    mistakes = [
+        ("v is wrong: did you square the gradient? v = alpha * v + (1 - alpha) * g * g",
+         (None, alpha * v + (1 - alpha) * g)),
+        ("v is wrong: alpha and 1 - alpha are swapped; the old average keeps the weight alpha",
+         (None, (1 - alpha) * v + alpha * g * g)),
+        ("v is wrong: the (1 - alpha) factor on g * g is missing", (None, alpha * v + g * g)),
+        ("v is right but p is not: divide by the square root of v, sqrt(v) + eps",
+         (p - lr * g / (v_new + eps), v_new)),
+        ("v is right but p is not: eps goes outside the square root, sqrt(v) + eps",
+         (p - lr * g / torch.sqrt(v_new + eps), v_new)),
+        ("v is right but p is not: eps is missing, divide by sqrt(v) + eps",
+         (p - lr * g / torch.sqrt(v_new), v_new)),
+        ("v is right but p is not: step with the NEW v (update v first, then p)",
+         (p - lr * g / (torch.sqrt(v) + eps), v_new)),
+        ("v is right but p is not: RMSprop (torch's) has no bias correction; divide by sqrt(v) + eps",
+         (p - lr * g / (torch.sqrt(v_new / (1 - alpha)) + eps), v_new)),
+        (_uphill("lr * g / (sqrt(v) + eps)"), (p + lr * g / (torch.sqrt(v_new) + eps), v_new)),
+    ]
+    rtol, atol = _tol(p0)
+    return diagnose_tuple(("new_p", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+RMSPROP_STEP = register(Exercise(
+    grade_id="l05_rmsprop_step",
+    function="rmsprop_step",
+    points=2,
+    make_cases=_rmsprop_cases,
+    reference=_rmsprop_reference,
+    compare=_rmsprop_compare,
+    hint="v = alpha * v + (1 - alpha) * g * g; p = p - lr * g / (sqrt(v) + eps); "
+         "defaults lr=1e-2, alpha=0.99, eps=1e-8.",
+))
+
+
+# ---------------------------------------------------------------- l05_adam_step
+
+def _adam_cases(rng: np.random.Generator) -> list[Case]:
+    def r(*shape, dtype=F64, scale=1.0):
+        return as_tensor(scale * rng.normal(size=shape), dtype)
+
+    def sq(*shape, dtype=F64, scale=1.0):
+        return as_tensor((scale * rng.uniform(0.2, 2.0, size=shape)) ** 2, dtype)
+
+    def case(name, shape, t, dtype=F64, kwargs=None, g_scale=1.0, fresh=False, zero_g=False, hidden=False):
+        p, g = r(*shape, dtype=dtype), r(*shape, dtype=dtype, scale=g_scale)
+        if zero_g:
+            g = torch.zeros_like(g)
+        if fresh:
+            m, v = torch.zeros_like(p), torch.zeros_like(p)
+        else:
+            m, v = r(*shape, dtype=dtype, scale=0.3 * g_scale), sq(*shape, dtype=dtype, scale=g_scale)
+        return Case(name, (p, g, m, v, t), kwargs or {}, hidden=hidden)
+
+    return [
+        case("first step t = 1 (m = v = 0), float32", (4,), 1, dtype=F32, kwargs={"lr": 0.1}, fresh=True),
+        case("step t = 10 with some history", (5,), 10, kwargs={"lr": 0.01}),
+        case("step t = 1000 (bias correction of m has faded)", (5,), 1000, kwargs={"lr": 0.01}),
+        case("zero gradient (momentum still moves p)", (4,), 5, kwargs={"lr": 0.1}, zero_g=True),
+        case("2-D parameter, float32", (3, 4), 3, dtype=F32, kwargs={"lr": 0.01}),
+        case("default hyperparameters", (6,), 2),
+        case("betas = (0.8, 0.99), lr 0.01", (5,), 4, kwargs={"lr": 0.01, "betas": (0.8, 0.99)}),
+        case("large eps = 0.1", (5,), 4, kwargs={"lr": 0.1, "eps": 0.1}),
+        case("a 0-dim parameter", (), 7, kwargs={"lr": 0.02}),
+        case("tiny gradients (about 1e-6)", (5,), 7, kwargs={"lr": 0.01}, g_scale=1e-6, hidden=True),
+        case("a big 2-D parameter", (10, 10), 50, kwargs={"lr": 0.03}, hidden=True),
+        case("first step, 2-D", (3, 3), 1, kwargs={"lr": 0.05}, fresh=True, hidden=True),
+    ]
+
+
+def _adam_reference(p, g, m, v, t, lr=ADAM_DEFAULTS["lr"], betas=ADAM_DEFAULTS["betas"],
+                    eps=ADAM_DEFAULTS["eps"]):
+    state = {"step": torch.tensor(float(t - 1)), "exp_avg": m, "exp_avg_sq": v}
+    new_p, state = _torch_step(torch.optim.Adam, p, g, state, lr=lr, betas=tuple(betas), eps=eps)
+    return new_p, state["exp_avg"].detach().clone(), state["exp_avg_sq"].detach().clone()
+
+
+def _adam_compare(case: Case, expected, got) -> str | None:
+    p0, g0, m0, v0, t = case.args
+    hp = _settings(case, ADAM_DEFAULTS)
+    lr, (b1, b2), eps = hp["lr"], hp["betas"], hp["eps"]
+    p, g, m, v = p0.double(), g0.double(), m0.double(), v0.double()
+    m_new = b1 * m + (1 - b1) * g
+    v_new = b2 * v + (1 - b2) * g * g
+    bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+
+    def step(m_hat, v_hat, eps_inside=False, no_eps=False):
+        denom = torch.sqrt(v_hat + eps) if eps_inside else torch.sqrt(v_hat) + (0.0 if no_eps else eps)
+        return p - lr * m_hat / denom
+
+    m_hat, v_hat = m_new / bc1, v_new / bc2
+    right_mv = "m and v are right but p is not: "
+    mistakes = [
+        ("m is right but v is not: did you square the gradient? v = beta2 * v + (1 - beta2) * g * g",
+         (None, m_new, b2 * v + (1 - b2) * g)),
+        ("m is right but v is not: the (1 - beta2) factor on g * g is missing", (None, m_new, b2 * v + g * g)),
+        ("v is right but m is not: the (1 - beta1) factor on g is missing", (None, b1 * m + g, v_new)),
+        ("beta1 and beta2 are swapped: m uses beta1 = betas[0], v uses beta2 = betas[1]",
+         (None, b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g)),
+        (right_mv + "did you forget the bias correction? m_hat = m / (1 - beta1**t), "
+         "v_hat = v / (1 - beta2**t)", (step(m_new, v_new), m_new, v_new)),
+        (right_mv + "you bias-corrected m but not v (v_hat = v / (1 - beta2**t))",
+         (step(m_hat, v_new), m_new, v_new)),
+        (right_mv + "you bias-corrected v but not m (m_hat = m / (1 - beta1**t))",
+         (step(m_new, v_hat), m_new, v_new)),
+        (right_mv + "the bias correction is off by one step: use the t you are given (t = 1 on the "
+         "first step), 1 - beta**t", (step(m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))), m_new, v_new)),
+        (right_mv + "the bias correction is off by one step: use the t you are given, 1 - beta**t",
+         (step(m_new / (1 - b1 ** (t + 1)), v_new / (1 - b2 ** (t + 1))), m_new, v_new)),
+        (right_mv + "eps goes outside the square root: sqrt(v_hat) + eps",
+         (step(m_hat, v_hat, eps_inside=True), m_new, v_new)),
+        (right_mv + "eps is missing: divide by sqrt(v_hat) + eps", (step(m_hat, v_hat, no_eps=True), m_new, v_new)),
+        (right_mv + "p was updated with the OLD m and v: update m and v first, then p",
+         (step(m / bc1, v / bc2), m_new, v_new)),
+        (_uphill("lr * m_hat / (sqrt(v_hat) + eps)"), (2 * p - step(m_hat, v_hat), m_new, v_new)),
+    ]
+    rtol, atol = _tol(p0)
+    return diagnose_tuple(("new_p", "new_m", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+ADAM_STEP = register(Exercise(
+    grade_id="l05_adam_step",
+    function="adam_step",
+    points=3,
+    make_cases=_adam_cases,
+    reference=_adam_reference,
+    compare=_adam_compare,
+    hint="m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; m_hat = m/(1-b1**t); v_hat = v/(1-b2**t); "
+         "p = p - lr*m_hat/(sqrt(v_hat)+eps).",
+))

@@ -1,0 +1,655 @@
+"""Write the exercise notebooks of lessons 01-05 into solutions/.
+
+The notebooks in solutions/ are the source of truth (``make exercises`` blanks them into
+exercises/). This script produced their first version and can regenerate them reproducibly:
+fixed cell ids, no outputs, nbgrader metadata, points taken from the exercise registry.
+Regenerating overwrites hand edits, so after editing a notebook by hand either port the edit
+here or stop using the script for that notebook; ``--check`` lists notebooks that differ.
+
+Usage::
+
+    python tools/build_solutions.py            # write solutions/01_...05_*.ipynb
+    python tools/build_solutions.py --check    # exit 1 if a notebook differs from this script
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from course_lib.exercises import get  # noqa: E402
+
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+HOW = """\
+**How the exercises work.** Write the body of each function where it says `# YOUR CODE HERE`
+(delete the `raise NotImplementedError()` line), run the cell, then run the check cell under it.
+The check calls your function on several inputs, compares the result with PyTorch, and tells you
+what is wrong, often naming the exact mistake. Two rules hold for every exercise:
+
+- return tensors (not Python floats) unless the task says otherwise;
+- never modify the inputs in place: the check fails a function that does. `x = x - 1` makes a
+  new tensor; `x -= 1` and `x.sub_(1)` change the caller's tensor."""
+
+
+@dataclasses.dataclass
+class Ex:
+    grade_id: str
+    title: str
+    task: str        # markdown after the heading
+    solution: str    # the code cell, with ### BEGIN/END SOLUTION
+
+
+@dataclasses.dataclass
+class Lesson:
+    filename: str
+    prefix: str
+    intro: str
+    setup: str
+    exercises: list[Ex]
+    summary: str
+
+
+# ============================================================== lesson 01
+
+L01 = Lesson(
+    filename="01_loss_functions.ipynb",
+    prefix="l01",
+    intro="""\
+# Lesson 01 exercises: loss functions
+
+A loss turns "how wrong is the model?" into one number that gradient descent can push down.
+Here you write the pieces of lesson 01 yourself.
+
+**You will practise**
+- the mean squared error of a house-price model;
+- a cross-entropy from raw logits that survives logits of ±1000 (the log-sum-exp trick);
+- its gradient, softmax minus one-hot, without autograd;
+- perplexity, and why bits and nats give the same one.
+
+**Time**: about 30 minutes. **Prerequisite**: lesson 01 (loss functions).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l01_mse", "mean squared error", r"""
+Write `mse(pred, target)`: the mean over **all** elements of the squared differences,
+
+$$\text{MSE} = \frac{1}{n}\sum_{i=1}^{n} (\hat y_i - y_i)^2 .$$
+
+- `pred`, `target`: float tensors of the same shape (any shape, also 0-dim).
+- Return a **0-dim tensor**, not a Python float: a loss has to stay a tensor so that
+  `loss.backward()` can reach the parameters.
+- Do not modify `pred` or `target`.
+
+*Hint*: `t.mean()` with no argument averages over every element of `t`.""", '''\
+def mse(pred, target):
+    """Mean squared error over all elements, as a 0-dim tensor."""
+    ### BEGIN SOLUTION
+    err = pred - target          # residuals, same shape as the inputs
+    return (err ** 2).mean()     # average of the squared residuals
+    ### END SOLUTION'''),
+        Ex("l01_cross_entropy", "cross-entropy from logits", r"""
+A classifier outputs one raw score (a *logit*) $z_{i,k}$ per example $i$ and class $k$.
+Softmax turns each row into probabilities, and the loss is the mean negative log-probability
+of the right classes $y_i$, in nats (natural log):
+
+$$\log p_{i,k} = z_{i,k} - \log \sum_j e^{z_{i,j}}, \qquad
+L = -\frac{1}{N} \sum_{i=1}^{N} \log p_{i,y_i} .$$
+
+Write `cross_entropy_from_logits(logits, targets)`:
+- `logits`: a float tensor of shape `(N, C)`; `targets`: an int64 tensor of shape `(N,)` with
+  class indices in `0 … C-1`;
+- return $L$ as a 0-dim tensor;
+- it must stay finite for logits around ±1000, where `torch.exp` overflows to `inf` (or
+  underflows to 0);
+- use plain tensor operations (`exp`, `log`, `max`, `sum`, indexing): `F.cross_entropy`,
+  `F.log_softmax` and `torch.logsumexp` are what you are rebuilding (the check compares with them);
+- do not modify the inputs.
+
+*Hint*: with $m_i = \max_j z_{i,j}$, exactly $\log \sum_j e^{z_{i,j}} = m_i + \log \sum_j
+e^{z_{i,j} - m_i}$, and now the largest term is $e^0 = 1$.
+`logits.max(dim=1, keepdim=True).values` has shape `(N, 1)`, so it broadcasts row by row;
+`log_p[torch.arange(N), targets]` picks one entry per row.""", '''\
+def cross_entropy_from_logits(logits, targets):
+    """Mean cross-entropy (nats) of integer targets under softmax(logits); stable for large logits."""
+    ### BEGIN SOLUTION
+    N = logits.shape[0]
+    m = logits.max(dim=1, keepdim=True).values                       # row max, shape (N, 1)
+    log_Z = m + torch.log(torch.exp(logits - m).sum(dim=1, keepdim=True))  # log sum_j e^z_ij
+    log_p = logits - log_Z                                           # log-softmax, shape (N, C)
+    nll = -log_p[torch.arange(N), targets]                           # -log p of each target
+    return nll.mean()                                                # mean over the batch
+    ### END SOLUTION'''),
+        Ex("l01_softmax_grad", "the gradient of the cross-entropy", r"""
+For the loss of exercise 2, the gradient with respect to the logits has a famously simple form:
+
+$$\frac{\partial L}{\partial z_{i,k}} = \frac{1}{N}\Big(\operatorname{softmax}(z_i)_k - [k = y_i]\Big).$$
+
+Predicted probability minus one-hot target: the gradient pushes the right class up and every
+other class down in proportion to the probability it took. The $1/N$ comes from the mean over
+the batch.
+
+Write `softmax_grad(logits, targets)` returning this `(N, C)` tensor, without autograd. Same
+inputs as exercise 2; it must stay finite for large logits and must not modify its inputs.
+
+*Hint*: compute the softmax from `logits - logits.max(dim=1, keepdim=True).values` (the shift
+cancels in the ratio). Build the one-hot with `onehot = torch.zeros_like(p)` and
+`onehot[torch.arange(N), targets] = 1`: writing into a tensor you just created is fine.""", '''\
+def softmax_grad(logits, targets):
+    """Gradient of the mean cross-entropy with respect to the logits: (softmax - onehot) / N."""
+    ### BEGIN SOLUTION
+    N = logits.shape[0]
+    e = torch.exp(logits - logits.max(dim=1, keepdim=True).values)  # stable exponentials
+    p = e / e.sum(dim=1, keepdim=True)                               # softmax over the classes
+    onehot = torch.zeros_like(p)
+    onehot[torch.arange(N), targets] = 1.0                           # 1 at each target class
+    return (p - onehot) / N                                          # 1/N from the batch mean
+    ### END SOLUTION'''),
+        Ex("l01_perplexity", "perplexity", r"""
+A language model's mean loss $L$ (nats per token) is easier to feel as a **perplexity**
+$e^{L}$: the number of equally likely tokens the model is, on average, hesitating between.
+A model that guesses uniformly among 50 tokens has $L = \ln 50$ and perplexity exactly 50;
+a perfect model has $L = 0$ and perplexity 1.
+
+Bits and nats measure the same thing in different units: $L_\text{bits} = L_\text{nats} / \ln 2$
+and $2^{L_\text{bits}} = e^{L_\text{nats}}$, so the perplexity does not depend on the unit, as
+long as the base matches the unit.
+
+Write `perplexity(mean_nll)`: `mean_nll` is a float tensor of mean losses in nats, of any shape
+(say one per model); return the tensor of perplexities, of the same shape. Do not modify the
+input.""", '''\
+def perplexity(mean_nll):
+    """Perplexity e^L of mean losses L given in nats (element-wise)."""
+    ### BEGIN SOLUTION
+    return torch.exp(mean_nll)   # e^L_nats, the same number as 2 ** L_bits
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- MSE and cross-entropy are **means** over the batch. A sum would scale every gradient, and so
+  the right learning rate, with the batch size.
+- Never exponentiate raw logits: shift each row by its max first. `F.cross_entropy` does this
+  inside, which is why you give it logits, not probabilities.
+- The gradient softmax − one-hot has every entry between −1 and 1 (before the 1/N), whatever the
+  logits: one reason why cross-entropy trains classifiers well.
+- Perplexity = e^(loss in nats) = 2^(loss in bits).""",
+)
+
+
+# ============================================================== lesson 02
+
+L02 = Lesson(
+    filename="02_gradient_descent.ipynb",
+    prefix="l02",
+    intro="""\
+# Lesson 02 exercises: gradient descent
+
+**You will practise**
+- checking a gradient with finite differences, the way you would test autograd or a
+  hand-written backward pass;
+- fitting a house-price line by gradient descent, with feature scaling, and translating the
+  answer back into dollars per square foot;
+- cutting an epoch into shuffled mini-batches, reproducibly.
+
+**Time**: about 40 minutes. **Prerequisite**: lesson 02 (gradient descent).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l02_finite_difference_grad", "gradients by finite differences", r"""
+The derivative is a limit of slopes. A **central difference** estimates each partial
+derivative from two evaluations of $f$, one step $h$ on either side:
+
+$$\frac{\partial f}{\partial x_i} \approx \frac{f(x + h\,e_i) - f(x - h\,e_i)}{2h},$$
+
+where $e_i$ is the unit vector along coordinate $i$. Its error shrinks like $h^2$; a one-sided
+difference $(f(x + h e_i) - f(x))/h$ is only accurate to about $h$.
+
+Write `finite_difference_grad(f, x, h=1e-5)`:
+- `f` takes a tensor shaped like `x` and returns a 0-dim tensor; `x` is a float64 tensor of any
+  shape, also 0-dim;
+- return the estimated gradient as a tensor with the **same shape as `x`**;
+- do not modify `x`: perturb a copy. (Adding `h` and subtracting it again does not always give
+  back the same float!)
+
+The check passes named functions as `f` (Rosenbrock, a quadratic bowl, the house-price MSE) and
+compares your estimate with autograd's exact gradient.
+
+*Hint*: loop over `i in range(x.numel())` on a flattened copy (`x.reshape(-1)`), and reshape
+the result to `x.shape` at the end.""", '''\
+def finite_difference_grad(f, x, h=1e-5):
+    """Gradient of the scalar function f at x by central differences; same shape as x."""
+    ### BEGIN SOLUTION
+    x_flat = x.detach().reshape(-1)
+    grad = torch.zeros_like(x_flat)
+    for i in range(x_flat.numel()):
+        e_i = torch.zeros_like(x_flat)
+        e_i[i] = h                                            # a step along coordinate i only
+        f_plus = f((x_flat + e_i).reshape(x.shape))
+        f_minus = f((x_flat - e_i).reshape(x.shape))
+        grad[i] = (f_plus - f_minus) / (2 * h)                # central difference
+    return grad.reshape(x.shape)
+    ### END SOLUTION'''),
+        Ex("l02_fit_house_prices", "a house-price line, with feature scaling", r"""
+Fit $\text{price} \approx w \cdot \text{sqft} + b$ by full-batch gradient descent on the mean
+squared error. Square feet are in the thousands, so on the raw feature a learning rate like 0.1
+diverges at once; standardise it first:
+
+1. $\mu = \text{mean}(\text{sqft})$, $\sigma = \text{std}(\text{sqft})$,
+   $x = (\text{sqft} - \mu)/\sigma$ (mean 0, standard deviation 1);
+2. start from $w_s = 0,\ b_s = 0$ and repeat `steps` times:
+   $$e = w_s x + b_s - \text{price}, \qquad
+   w_s \leftarrow w_s - \eta \cdot 2\,\text{mean}(e\,x), \qquad
+   b_s \leftarrow b_s - \eta \cdot 2\,\text{mean}(e);$$
+3. convert back to original units: since $w_s (\text{sqft} - \mu)/\sigma + b_s = w\,
+   \text{sqft} + b$, the answer is $w = w_s/\sigma$ and $b = b_s - w_s\,\mu/\sigma$.
+
+Write `fit_house_prices(sqft, price, lr=0.1, steps=500)` returning `(w, b)` in original units,
+as two Python floats (0-dim tensors are accepted too). `sqft` and `price` are 1-D float tensors.
+The check chooses `lr` and `steps` so that gradient descent converges, and compares with the
+least-squares line (so either standard deviation convention passes). Do not modify the inputs:
+`x = (sqft - mu) / sigma` makes a new tensor, `sqft -= mu` would not.""", '''\
+def fit_house_prices(sqft, price, lr=0.1, steps=500):
+    """Gradient descent for price ~ w * sqft + b on a standardised feature; (w, b) in original units."""
+    ### BEGIN SOLUTION
+    mu, sigma = sqft.mean(), sqft.std()
+    x = (sqft - mu) / sigma                    # standardised feature: mean 0, std 1
+    w_s = torch.zeros((), dtype=x.dtype)
+    b_s = torch.zeros((), dtype=x.dtype)
+    for _ in range(steps):
+        err = w_s * x + b_s - price            # residuals, prediction - target
+        dw = 2 * (err * x).mean()              # dL/dw_s
+        db = 2 * err.mean()                    # dL/db_s
+        w_s = w_s - lr * dw                    # gradient step
+        b_s = b_s - lr * db
+    w = w_s / sigma                            # price per sqft
+    b = b_s - w_s * mu / sigma                 # intercept in original units
+    return w.item(), b.item()
+    ### END SOLUTION'''),
+        Ex("l02_minibatch_indices", "shuffled mini-batches", r"""
+Full-batch gradient descent uses all $n$ examples per step, SGD uses one, **mini-batch**
+gradient descent uses `batch_size` of them. An epoch shuffles the indices once and cuts them
+into consecutive batches, so every example is used exactly once per epoch.
+
+Write `minibatch_indices(n, batch_size, seed)`:
+- shuffle `0, 1, …, n-1` with `g = torch.Generator().manual_seed(seed)` and
+  `torch.randperm(n, generator=g)`. Use exactly this and draw nothing else from `g` before it:
+  the check compares the exact order. (A private generator also keeps the shuffling from
+  disturbing the global random stream that, say, initialises the model.)
+- return a **list of 1-D int64 tensors**, all of length `batch_size` except possibly the last,
+  which holds the leftover indices when `batch_size` does not divide `n` (no padding, nothing
+  dropped).
+
+*Hint*: `t.split(batch_size)` returns consecutive chunks of `t`, the last one possibly shorter.""", '''\
+def minibatch_indices(n, batch_size, seed):
+    """One epoch of shuffled mini-batch indices: a list of 1-D int64 tensors."""
+    ### BEGIN SOLUTION
+    g = torch.Generator().manual_seed(seed)     # private, seeded random stream
+    perm = torch.randperm(n, generator=g)       # every index exactly once, shuffled
+    return list(perm.split(batch_size))         # consecutive chunks; the last may be smaller
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- Central differences are accurate to about h², one-sided ones only to about h. In float64 with
+  h = 1e-5 a central difference agrees with autograd to many digits; in float32 the same h
+  loses most of them to rounding, which is why gradient checks run in float64.
+- Feature scaling does not change the best line, only how fast, and whether, gradient descent
+  finds it. Always report the fitted model in the units of the original data.
+- Mini-batches: a fresh permutation each epoch, every example exactly once.""",
+)
+
+
+# ============================================================== lesson 03
+
+L03 = Lesson(
+    filename="03_learning_rate.ipynb",
+    prefix="l03",
+    intro="""\
+# Lesson 03 exercises: the learning rate
+
+**You will practise**
+- following gradient descent on $f(w) = w^2$ as it converges, oscillates and diverges;
+- computing the largest stable learning rate of a quadratic from its eigenvalues.
+
+**Time**: about 25 minutes. **Prerequisite**: lesson 03 (the learning rate).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l03_gd_trajectory", "a gradient-descent trajectory", r"""
+On $f(w) = w^2$ the gradient is $f'(w) = 2w$, so one step of gradient descent is
+
+$$w \leftarrow w - \eta \cdot 2w = (1 - 2\eta)\, w .$$
+
+Each step multiplies $w$ by $1 - 2\eta$: it creeps towards 0 for small $\eta$, lands on 0 in one
+step at $\eta = 0.5$, bounces between $\pm w_0$ at $\eta = 1$, and grows without bound beyond.
+At $\eta = 1.1$ from $w_0 = 5$ the iterates are $5, -6, 7.2, -8.64, 10.368$.
+
+Write `gd_trajectory(lr, w0, steps)` returning the list $[w_0, w_1, \dots, w_\text{steps}]$:
+`steps + 1` Python floats, starting with `w0` itself. `lr` and `w0` are floats, `steps` an int
+(possibly 0).
+
+*Hint*: plain Python floats are enough here; if you use a tensor, append `float(w)`, not `w`.""", '''\
+def gd_trajectory(lr, w0, steps):
+    """Iterates of gradient descent on f(w) = w**2: [w0, w1, ..., w_steps]."""
+    ### BEGIN SOLUTION
+    w = float(w0)
+    path = [w]
+    for _ in range(steps):
+        grad = 2 * w               # f'(w) for f(w) = w^2
+        w = w - lr * grad          # gradient step
+        path.append(w)
+    return path
+    ### END SOLUTION'''),
+        Ex("l03_max_stable_lr", "the largest stable learning rate", r"""
+For $f(x) = \tfrac12 x^\top A x$ with $A$ symmetric positive definite, the gradient is $Ax$ and
+a step is $x \leftarrow x - \eta A x$. Along each eigenvector $q_i$ of $A$ (eigenvalue
+$\lambda_i$, the curvature in that direction) this multiplies the component of $x$ by
+$1 - \eta \lambda_i$. Gradient descent converges from every start exactly when
+$|1 - \eta \lambda_i| < 1$ for all $i$, that is
+
+$$\eta < \frac{2}{L}, \qquad L = \lambda_\text{max}(A).$$
+
+Write `max_stable_lr(A)` returning the threshold $2/L$ as a Python float. `A` is a symmetric
+positive-definite float tensor of shape `(d, d)`, not necessarily diagonal. Do not modify it.
+
+*Hint*: `torch.linalg.eigvalsh(A)` returns the (real) eigenvalues of a symmetric matrix in
+ascending order.""", '''\
+def max_stable_lr(A):
+    """Largest stable learning rate 2 / lambda_max(A) of gradient descent on 1/2 x^T A x."""
+    ### BEGIN SOLUTION
+    eigenvalues = torch.linalg.eigvalsh(A)     # real, ascending (A is symmetric)
+    L = eigenvalues[-1].item()                 # the largest curvature
+    return 2.0 / L                             # |1 - lr * L| < 1  <=>  lr < 2 / L
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- On a quadratic, each step multiplies the distance to the minimum along eigen-direction $i$ by
+  $1 - \\eta\\lambda_i$: below $\\eta = 1/\\lambda_i$ it creeps in, between $1/\\lambda_i$ and
+  $2/\\lambda_i$ it overshoots and oscillates inwards, above $2/\\lambda_i$ it oscillates
+  outwards and grows geometrically.
+- The steepest direction sets the limit $\\eta < 2/L$; the flattest direction then decides how
+  slowly you converge. One learning rate for all directions is the problem that momentum
+  (lesson 04) and adaptive methods (lesson 05) attack.""",
+)
+
+
+# ============================================================== lesson 04
+
+L04 = Lesson(
+    filename="04_momentum.ipynb",
+    prefix="l04",
+    intro="""\
+# Lesson 04 exercises: momentum and Nesterov
+
+**You will practise**
+- one step of SGD with momentum, exactly as `torch.optim.SGD(momentum=mu)` computes it;
+- the same for Nesterov momentum (`nesterov=True`).
+
+The check runs one step of torch's own optimizer on a copy of your inputs and compares both the
+new parameter and the new momentum buffer.
+
+**Time**: about 25 minutes. **Prerequisite**: lesson 04 (momentum).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l04_momentum_step", "a momentum step", r"""
+PyTorch keeps one buffer per parameter, a decaying sum of past gradients, and steps along it:
+
+$$b \leftarrow \begin{cases} g & \text{on the first step} \\ \mu\, b + g & \text{afterwards}
+\end{cases} \qquad\qquad p \leftarrow p - \eta\, b .$$
+
+Write `momentum_step(p, g, buf, lr, mu)` returning `(new_p, new_buf)`:
+- `p`, `g`: tensors of the same shape (a parameter and its gradient); `buf`: the buffer from the
+  previous step, or `None` on the first step; `lr` $=\eta$ and `mu` $=\mu$ are floats;
+- on the first step the buffer starts as (a copy of) `g` itself;
+- return new tensors and do not modify `p`, `g` or `buf`. (torch updates in place for speed;
+  here the caller still needs the old values.)
+
+Two other conventions are common in papers and other libraries; neither is what torch does:
+the *EMA* form $b \leftarrow \mu b + (1-\mu) g$, whose steps are only $(1-\mu)$ times as large for the
+same lr, and the *velocity* form $v \leftarrow \mu v + \eta g,\ p \leftarrow p - v$, which
+matches torch only while the learning rate never changes.
+
+*Hint*: `if buf is None:`""", '''\
+def momentum_step(p, g, buf, lr, mu):
+    """One step of SGD with momentum in torch's convention; returns (new_p, new_buf)."""
+    ### BEGIN SOLUTION
+    if buf is None:
+        buf = g.clone()          # first step: the buffer starts at g
+    else:
+        buf = mu * buf + g       # decaying sum of gradients
+    p = p - lr * buf             # step along the buffer
+    return p, buf
+    ### END SOLUTION'''),
+        Ex("l04_nesterov_step", "a Nesterov step", r"""
+Nesterov momentum takes the gradient where momentum is about to carry you. PyTorch uses a
+rearranged form that needs only the gradient at the current point: the buffer is the same as in
+exercise 1, and the step adds the look-ahead $\mu b$ (with the *new* $b$) to the gradient:
+
+$$b \leftarrow \begin{cases} g & \text{on the first step} \\ \mu\, b + g & \text{afterwards}
+\end{cases} \qquad\qquad p \leftarrow p - \eta\,(g + \mu\, b) .$$
+
+Write `nesterov_step(p, g, buf, lr, mu)` returning `(new_p, new_buf)`, with the same inputs and
+rules as exercise 1. `new_buf` is the buffer $b$, not the step $g + \mu b$.""", '''\
+def nesterov_step(p, g, buf, lr, mu):
+    """One step of SGD with Nesterov momentum in torch's convention; returns (new_p, new_buf)."""
+    ### BEGIN SOLUTION
+    if buf is None:
+        buf = g.clone()          # first step: the buffer starts at g
+    else:
+        buf = mu * buf + g       # the same buffer as plain momentum
+    step = g + mu * buf          # gradient plus the look-ahead
+    p = p - lr * step
+    return p, buf
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- torch's momentum buffer is a plain decaying sum of gradients (no $1-\\mu$), and the learning
+  rate multiplies it only at the step. On a steady gradient it grows to $g/(1-\\mu)$: with
+  $\\mu = 0.9$, steps up to 10 times larger than plain SGD at the same lr.
+- Nesterov is the same buffer with a look-ahead $\\mu b$ added to the step.
+- Conventions differ between papers and libraries (EMA, velocity); when you port
+  hyperparameters, check which one the numbers were tuned for.""",
+)
+
+
+# ============================================================== lesson 05
+
+L05 = Lesson(
+    filename="05_adaptive_methods.ipynb",
+    prefix="l05",
+    intro="""\
+# Lesson 05 exercises: adaptive methods
+
+**You will practise** one step of AdaGrad, RMSprop and Adam, each exactly as `torch.optim`
+computes it, with torch's names and defaults: your functions could stand in for the library's
+update.
+
+The check runs one step of torch's own optimizer on a copy of your inputs and compares the new
+parameter and the new state. The default values in the signatures are torch's; one check calls
+your function without them.
+
+**Time**: about 40 minutes. **Prerequisite**: lesson 05 (adaptive methods).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l05_adagrad_step", "an AdaGrad step", r"""
+AdaGrad divides each coordinate's step by the root of the sum of all its squared gradients so
+far: coordinates that have seen large gradients take small steps. Element-wise,
+
+$$s \leftarrow s + g \odot g \qquad\qquad p \leftarrow p - \eta\, \frac{g}{\sqrt{s} + \epsilon} .$$
+
+Write `adagrad_step(p, g, sum_sq, lr=1e-2, eps=1e-10)` returning `(new_p, new_sum_sq)`. torch
+stores $s$ as `state["sum"]`, starting at 0; its defaults are `lr=1e-2` and `eps=1e-10` (and no
+learning-rate decay). Do not modify the inputs.
+
+*Hint*: `torch.sqrt`; $\epsilon$ is added after the square root.""", '''\
+def adagrad_step(p, g, sum_sq, lr=1e-2, eps=1e-10):
+    """One AdaGrad step in torch's convention; returns (new_p, new_sum_sq)."""
+    ### BEGIN SOLUTION
+    sum_sq = sum_sq + g * g                          # running sum of squared gradients
+    p = p - lr * g / (torch.sqrt(sum_sq) + eps)      # per-coordinate step lr / sqrt(sum)
+    return p, sum_sq
+    ### END SOLUTION'''),
+        Ex("l05_rmsprop_step", "an RMSprop step", r"""
+AdaGrad's sum only grows, so its steps shrink forever. RMSprop replaces the sum by an
+exponential moving average:
+
+$$v \leftarrow \alpha\, v + (1-\alpha)\, g \odot g \qquad\qquad
+p \leftarrow p - \eta\, \frac{g}{\sqrt{v} + \epsilon} .$$
+
+Write `rmsprop_step(p, g, v, lr=1e-2, alpha=0.99, eps=1e-8)` returning `(new_p, new_v)`. torch
+stores $v$ as `state["square_avg"]`, starting at 0, with defaults `lr=1e-2`, `alpha=0.99`,
+`eps=1e-8`, and applies **no** bias correction (so its first steps, while $v$ is still near 0,
+are large). Do not modify the inputs.""", '''\
+def rmsprop_step(p, g, v, lr=1e-2, alpha=0.99, eps=1e-8):
+    """One RMSprop step in torch's convention; returns (new_p, new_v)."""
+    ### BEGIN SOLUTION
+    v = alpha * v + (1 - alpha) * g * g              # moving average of squared gradients
+    p = p - lr * g / (torch.sqrt(v) + eps)           # per-coordinate step lr / RMS(g)
+    return p, v
+    ### END SOLUTION'''),
+        Ex("l05_adam_step", "an Adam step", r"""
+Adam keeps both a moving average of the gradient (momentum) and one of its square (RMSprop),
+and corrects both for starting at zero. With $t$ the number of this step (1 on the first):
+
+$$\begin{aligned}
+m &\leftarrow \beta_1 m + (1-\beta_1)\, g, & \hat m &= m / (1-\beta_1^t),\\
+v &\leftarrow \beta_2 v + (1-\beta_2)\, g \odot g, & \hat v &= v / (1-\beta_2^t),\\
+p &\leftarrow p - \eta\, \hat m / (\sqrt{\hat v} + \epsilon) .
+\end{aligned}$$
+
+Write `adam_step(p, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8)` returning
+`(new_p, new_m, new_v)`:
+- `m`, `v` are torch's `state["exp_avg"]` and `state["exp_avg_sq"]` (zeros before the first
+  step); `t` is an int, the number of this update: 1 on the first step;
+- $\epsilon$ is added after the square root. torch arranges the same step as
+  $\frac{\eta}{1-\beta_1^t}\, m / (\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon)$, which is the same
+  number up to rounding: either arrangement passes;
+- do not modify the inputs.
+
+*Hint*: on the very first step $\hat m = g$ and $\hat v = g^2$, so every coordinate moves by
+almost exactly $\eta$: a handy sanity check.""", '''\
+def adam_step(p, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+    """One Adam step in torch's convention (t = 1 on the first step); returns (new_p, new_m, new_v)."""
+    ### BEGIN SOLUTION
+    beta1, beta2 = betas
+    m = beta1 * m + (1 - beta1) * g                  # moving average of gradients
+    v = beta2 * v + (1 - beta2) * g * g              # moving average of squared gradients
+    m_hat = m / (1 - beta1 ** t)                     # bias corrections: m and v start at 0
+    v_hat = v / (1 - beta2 ** t)
+    p = p - lr * m_hat / (torch.sqrt(v_hat) + eps)   # per-coordinate step
+    return p, m, v
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- AdaGrad: a sum of squared gradients; the steps shrink forever. Good for rare features, too
+  timid for long training.
+- RMSprop: a moving average instead, so the steps stay alive; torch's has no bias correction.
+- Adam: momentum on top of RMSprop, both bias-corrected, so the first step is about lr per
+  coordinate whatever the scale of the gradient. $\\epsilon$ sits outside the square root.""",
+)
+
+LESSONS = [L01, L02, L03, L04, L05]
+
+
+# ============================================================== building
+
+def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True,
+          points: float | None = None) -> dict:
+    nbg = {"schema_version": 3, "grade": grade, "solution": solution, "locked": locked,
+           "grade_id": grade_id}
+    if points is not None:
+        nbg["points"] = points
+    return {"nbgrader": nbg}
+
+
+def build(lesson: Lesson) -> nbformat.NotebookNode:
+    v4 = nbformat.v4
+    cells = [
+        v4.new_markdown_cell(lesson.intro, id=f"{lesson.prefix}_intro", metadata=_meta(f"{lesson.prefix}_intro")),
+        v4.new_code_cell(lesson.setup, id=f"{lesson.prefix}_setup", metadata=_meta(f"{lesson.prefix}_setup")),
+    ]
+    for i, ex in enumerate(lesson.exercises, start=1):
+        spec = get(ex.grade_id)
+        points = spec.points
+        label = f"{points:g} point{'s' if points != 1 else ''}"
+        task = f"## Exercise {i}: {ex.title} ({label})\n" + ex.task
+        fn_line = ex.solution.splitlines()[0]
+        if not fn_line.startswith(f"def {spec.function}("):
+            raise ValueError(f"{ex.grade_id}: the solution must start with `def {spec.function}(`")
+        cells += [
+            v4.new_markdown_cell(task, id=f"{ex.grade_id}_task", metadata=_meta(f"{ex.grade_id}_task")),
+            v4.new_code_cell(ex.solution, id=ex.grade_id,
+                             metadata=_meta(ex.grade_id, solution=True, locked=False)),
+            v4.new_code_cell(f'check({spec.function}, "{ex.grade_id}")', id=f"{ex.grade_id}_check",
+                             metadata=_meta(f"{ex.grade_id}_check", grade=True, points=points)),
+        ]
+    cells.append(v4.new_markdown_cell(lesson.summary, id=f"{lesson.prefix}_summary",
+                                      metadata=_meta(f"{lesson.prefix}_summary")))
+    nb = v4.new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC),
+                                                "language_info": {"name": "python"}})
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    nbformat.validate(nb)
+    return nb
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report notebooks that differ")
+    parser.add_argument("--out", type=Path, default=ROOT / "solutions")
+    args = parser.parse_args(argv)
+    differ = []
+    for lesson in LESSONS:
+        path = args.out / lesson.filename
+        text = nbformat.writes(build(lesson)) + "\n"
+        if args.check:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                differ.append(path.name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    if differ:
+        print("differ from tools/build_solutions.py: " + ", ".join(differ))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
