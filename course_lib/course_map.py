@@ -28,9 +28,9 @@ class Lesson:
 LESSONS: tuple[Lesson, ...] = (
     Lesson(0, "start_here", "Start here", 10, "how the course works, sliders, checks, your machine", "ready"),
     Lesson(1, "loss_functions", "What \"wrong\" means: loss functions", 45,
-           "MSE, the loss landscape, cross-entropy, perplexity, bits vs nats, compression"),
+           "MSE, the loss landscape, cross-entropy, perplexity, bits vs nats, compression", "ready"),
     Lesson(2, "gradient_descent", "Gradient descent from zero", 45,
-           "partial derivatives, finite differences vs autograd, feature scaling, batch vs SGD vs mini-batch"),
+           "partial derivatives, finite differences vs autograd, feature scaling, batch vs SGD vs mini-batch", "ready"),
     Lesson(3, "learning_rate", "The learning rate", 35,
            "too high / too low, the 2/L stability threshold, a learning-rate explorer"),
     Lesson(4, "momentum", "Momentum and Nesterov", 40,
