@@ -1,4 +1,4 @@
-"""Write the exercise notebooks of lessons 01-05 into solutions/.
+"""Write the exercise notebooks of lessons 01-08 into solutions/.
 
 The notebooks in solutions/ are the source of truth (``make exercises`` blanks them into
 exercises/). This script produced their first version and can regenerate them reproducibly:
@@ -8,7 +8,8 @@ here or stop using the script for that notebook; ``--check`` lists notebooks tha
 
 Usage::
 
-    python tools/build_solutions.py            # write solutions/01_...05_*.ipynb
+    python tools/build_solutions.py            # write solutions/01_...08_*.ipynb
+    python tools/build_solutions.py 06 07      # write only these lessons (number or prefix l06)
     python tools/build_solutions.py --check    # exit 1 if a notebook differs from this script
 """
 
@@ -585,7 +586,363 @@ def adam_step(p, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
   coordinate whatever the scale of the gradient. $\\epsilon$ sits outside the square root.""",
 )
 
-LESSONS = [L01, L02, L03, L04, L05]
+# ============================================================== lesson 06
+
+L06 = Lesson(
+    filename="06_adamw.ipynb",
+    prefix="l06",
+    intro="""\
+# Lesson 06 exercises: AdamW
+
+**You will practise**
+- one AdamW step, exactly as `torch.optim.AdamW` computes it: decay the weights, not the
+  gradient;
+- splitting a model's parameters into the ones to decay and the ones to leave alone;
+- what AdamW's state costs in memory, before a single activation.
+
+**Time**: about 35 minutes. **Prerequisite**: lesson 06 (AdamW) and the Adam exercise of
+lesson 05.
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l06_adamw_step", "an AdamW step", r"""
+Adam with L2 regularisation adds $\lambda p$ to the gradient; $m$ and $v$ then carry it, and the
+division by $\sqrt{\hat v}$ weakens the decay of exactly the weights whose gradients are large.
+AdamW (Loshchilov & Hutter) **decouples** the decay: the weights shrink directly, and the Adam
+step sees the gradient alone. In torch's order, with $t$ the number of this step (1 on the first):
+
+$$\begin{aligned}
+p &\leftarrow p\,(1 - \eta\lambda) && \text{decay first, from the old } p\\
+m &\leftarrow \beta_1 m + (1-\beta_1)\, g, & \hat m &= m / (1-\beta_1^t)\\
+v &\leftarrow \beta_2 v + (1-\beta_2)\, g \odot g, & \hat v &= v / (1-\beta_2^t)\\
+p &\leftarrow p - \eta\, \hat m / (\sqrt{\hat v} + \epsilon) .
+\end{aligned}$$
+
+Write `adamw_step(p, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2)`
+returning `(new_p, new_m, new_v)`:
+- the defaults are `torch.optim.AdamW`'s (note `weight_decay=1e-2`; plain Adam's is 0);
+- `m`, `v` are torch's `state["exp_avg"]` and `state["exp_avg_sq"]` (zeros before the first
+  step); `t` is an int, 1 on the first step;
+- the decay is multiplied by the learning rate, $p\,(1 - \eta\lambda)$, as torch does: a
+  schedule on `lr` then scales the decay too;
+- do not modify the inputs.
+
+The check runs one step of `torch.optim.AdamW` on a copy of your inputs and compares all three
+tensors.
+
+*Hint*: everything after the first line is your `adam_step` from lesson 05. On a zero gradient
+the weights still move: the decay shrinks them and the momentum in $m$ carries them on.""", '''\
+def adamw_step(p, g, m, v, t, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """One AdamW step in torch's convention (t = 1 on the first step); returns (new_p, new_m, new_v)."""
+    ### BEGIN SOLUTION
+    beta1, beta2 = betas
+    p = p * (1 - lr * weight_decay)                  # decoupled decay: shrink the weights first
+    m = beta1 * m + (1 - beta1) * g                  # the Adam step sees the gradient alone
+    v = beta2 * v + (1 - beta2) * g * g
+    m_hat = m / (1 - beta1 ** t)                     # bias corrections
+    v_hat = v / (1 - beta2 ** t)
+    p = p - lr * m_hat / (torch.sqrt(v_hat) + eps)
+    return p, m, v
+    ### END SOLUTION'''),
+        Ex("l06_split_decay_groups", "which parameters to decay", r"""
+Not every parameter should be decayed. Pulling a weight matrix towards 0 is the regularisation
+we want. A bias pulled towards 0 shifts every activation, and the neutral value of a LayerNorm
+scale is 1, not 0: decay would shrink the signal the normalisation just set. The rule of GPT-2
+and nanoGPT (and of `course_lib.models.param_groups_for_weight_decay`):
+
+> **decay exactly the tensors with 2 or more dimensions** (Linear and convolution weights,
+> embedding tables); leave the ones with 0 or 1 dimension alone (biases, norm scales and
+> shifts, learnable scalars).
+
+Write `split_decay_groups(named_shapes)`:
+- `named_shapes` is a list of `(name, shape)` pairs, as you would get from
+  `[(n, tuple(p.shape)) for n, p in model.named_parameters()]`; a shape is a tuple of ints,
+  `()` for a 0-dim parameter;
+- return `(decay_names, no_decay_names)`: two lists of names, each in the order of
+  `named_shapes`, every name in exactly one of them;
+- decide by the shape, not by the name: names vary (`in_proj_weight`, `ln_1.weight`,
+  `text_projection`, ...);
+- do not modify `named_shapes`.
+
+The check uses the names and shapes of real torch modules. With real parameters the two groups
+go straight into the optimizer:
+`AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}])`.""", '''\
+def split_decay_groups(named_shapes):
+    """Names of the parameters to decay (2 or more dimensions) and not to decay; returns (decay, no_decay)."""
+    ### BEGIN SOLUTION
+    decay, no_decay = [], []
+    for name, shape in named_shapes:
+        if len(shape) >= 2:                          # matrices, embeddings, conv kernels
+            decay.append(name)
+        else:                                        # biases, norm scales, scalars
+            no_decay.append(name)
+    return decay, no_decay
+    ### END SOLUTION'''),
+        Ex("l06_weights_and_state_gb", "the memory of weights and optimizer state", r"""
+AdamW keeps two more numbers for every parameter, $m$ and $v$: in float32 that is 8 bytes of
+state on top of the 4-byte weight. With $n$ parameters, $b$ bytes per value and $s$ state values
+per parameter, the weights and the optimizer state take
+
+$$\text{GB} = \frac{n \cdot b \cdot (1 + s)}{10^9} .$$
+
+Write `weights_and_state_gb(n_params, bytes_per_value=4, states_per_param=2)` returning this
+number of gigabytes (1 GB = $10^9$ bytes, as GPU memory is sold) as a Python float:
+- `states_per_param` is 2 for Adam and AdamW ($m$, $v$), 1 for SGD with momentum, 0 for plain
+  SGD;
+- count the weights and the optimizer state only: gradients and activations come on top.
+
+For a 70B-parameter model in float32 with AdamW this is $70 \cdot 10^9 \cdot 4 \cdot 3 / 10^9 =
+840$ GB: more than ten 80 GB GPUs before a single activation is stored.""", '''\
+def weights_and_state_gb(n_params, bytes_per_value=4, states_per_param=2):
+    """Memory of the weights plus the optimizer state, in GB (10**9 bytes)."""
+    ### BEGIN SOLUTION
+    values = n_params * (1 + states_per_param)       # the weight itself + its optimizer state
+    return values * bytes_per_value / 1e9
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- AdamW shrinks the weights by $(1 - \\eta\\lambda)$ and lets $m$ and $v$ see only the gradient.
+  Adam's L2 form puts $\\lambda p$ into the gradient, where $\\sqrt{\\hat v}$ divides it away for
+  exactly the weights that move the most.
+- In torch the decay is multiplied by the learning rate, so a schedule on `lr` decays the decay
+  too; `weight_decay=0.1` with AdamW is not the same as `weight_decay=0.1` with Adam.
+- Decay matrices and embeddings, not biases and norm scales: decide by `p.ndim`, not by name.
+- AdamW's state doubles the memory of the weights: 12 bytes per parameter in float32, before
+  gradients and activations.""",
+)
+
+
+# ============================================================== lesson 07
+
+L07 = Lesson(
+    filename="07_lr_schedules.ipynb",
+    prefix="l07",
+    intro="""\
+# Lesson 07 exercises: learning-rate schedules
+
+**You will practise** writing two schedules as plain functions of the step, exactly as
+`course_lib.schedules` defines them:
+- linear warmup, then a cosine down to a floor, then hold: the GPT-3 recipe;
+- warmup, a long plateau at the peak, then a short linear decay (warmup-stable-decay).
+
+Both follow one convention: `step` counts the optimizer steps already taken, so the very first
+update uses `step = 0`. A function like these goes straight into
+`LambdaLR(opt, lambda step: warmup_cosine_lr(step, ...) / peak_lr)`.
+
+**Time**: about 30 minutes. **Prerequisite**: lesson 07 (learning-rate schedules).
+
+**How the exercises work.** Write the body of each function where it says `# YOUR CODE HERE`
+(delete the `raise NotImplementedError()` line), run the cell, then run the check cell under it.
+The check calls your function at many steps (the first one, the warmup, the peak, the decay, the
+floor, after the end) and tells you what is wrong, often naming the exact mistake. Here the
+answers are Python floats, and the inputs are plain numbers.""",
+    setup="""\
+import math
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l07_warmup_cosine_lr", "warmup and cosine decay", r"""
+With $t$ = `step`, $W$ = `warmup_steps`, $T$ = `total_steps`, $\eta$ = `peak_lr` and
+$f$ = `floor` (a fraction of the peak):
+
+$$\text{lr}(t) = \begin{cases}
+\eta\, \dfrac{t + 1}{W + 1} & t < W \\[2ex]
+\eta \left( f + (1 - f)\, \dfrac{1 + \cos(\pi x)}{2} \right),
+\quad x = \dfrac{\min(t, T) - W}{T - W} & t \ge W
+\end{cases}$$
+
+- the warmup is a straight line that starts at $\eta / (W + 1)$ (the first step already
+  trains) and reaches the peak exactly at step $W$;
+- the cosine falls from $\eta$ at step $W$ to $f\eta$ at step $T$;
+- after step $T$ the rate **stays** at $f\eta$ (torch's `CosineAnnealingLR` would climb back
+  up).
+
+Write `warmup_cosine_lr(step, warmup_steps, total_steps, peak_lr, floor=0.1)` returning the
+learning rate at `step` as a Python float. The steps are ints with `step >= 0` and
+`0 <= warmup_steps < total_steps`. This is `peak_lr * course_lib.schedules.warmup_cosine(W, T,
+floor)(step)`: write it out yourself with `math.cos` and `math.pi`.
+
+*Check by hand*: with $W = 10$, $T = 110$, step 0 gives $\eta/11$, step 10 gives $\eta$, step 60
+gives $0.55\,\eta$, and step 110 and every later step give $0.1\,\eta$.""", '''\
+def warmup_cosine_lr(step, warmup_steps, total_steps, peak_lr, floor=0.1):
+    """The learning rate at `step`: linear warmup, cosine to floor * peak_lr at total_steps, then hold."""
+    ### BEGIN SOLUTION
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / (warmup_steps + 1)             # the ramp, never 0
+    t = min(step, total_steps)                                       # hold after the end
+    progress = (t - warmup_steps) / (total_steps - warmup_steps)     # 0 -> 1 over the decay
+    cosine = (1 + math.cos(math.pi * progress)) / 2                  # 1 -> 0
+    return peak_lr * (floor + (1 - floor) * cosine)
+    ### END SOLUTION'''),
+        Ex("l07_wsd_lr", "warmup, stable, decay", r"""
+A cosine schedule fixes the length of the run in advance. **Warmup-stable-decay** (WSD) keeps
+the peak for most of the run and decays only over the last `decay_steps` steps, so you can
+branch a short decay off any checkpoint of the plateau. With $D$ = `decay_steps` and the rest
+as before:
+
+$$\text{lr}(t) = \begin{cases}
+\eta\, \dfrac{t + 1}{W + 1} & t < W \\[2ex]
+\eta & W \le t < T - D \\[1ex]
+\eta \big( f + (1 - f)\,(1 - x) \big), \quad x = \dfrac{\min(t, T) - (T - D)}{D} & t \ge T - D
+\end{cases}$$
+
+The decay starts from the peak at step $T - D$ and reaches $f\eta$ exactly at step $T$; after
+that the rate stays at $f\eta$.
+
+Write `wsd_lr(step, warmup_steps, decay_steps, total_steps, peak_lr, floor=0.0)` returning the
+learning rate at `step` as a Python float; `decay_steps >= 1` and
+`warmup_steps + decay_steps <= total_steps`. The decay here is **linear** (the library's
+`warmup_stable_decay` also offers cosine and 1-sqrt shapes; this is its `decay_shape="linear"`).
+
+*Check by hand*: with $W = 10$, $D = 20$, $T = 100$ and floor 0: the peak from step 10 to step
+80, $0.5\,\eta$ at step 90, 0 from step 100 on.""", '''\
+def wsd_lr(step, warmup_steps, decay_steps, total_steps, peak_lr, floor=0.0):
+    """The learning rate at `step`: linear warmup, a plateau at peak_lr, linear decay over the last decay_steps."""
+    ### BEGIN SOLUTION
+    decay_start = total_steps - decay_steps
+    if step < warmup_steps:
+        return peak_lr * (step + 1) / (warmup_steps + 1)             # the same ramp as before
+    if step < decay_start:
+        return peak_lr                                               # the stable plateau
+    progress = (min(step, total_steps) - decay_start) / decay_steps  # 0 -> 1, held after the end
+    return peak_lr * (floor + (1 - floor) * (1 - progress))
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- Warmup as $(t + 1)/(W + 1)$: no step is wasted at lr 0, and the peak lands exactly on step $W$.
+- Off-by-one errors in a schedule are invisible in the loss curve and very visible in a
+  reproduction: write the convention down (here: the first update uses step 0).
+- Cosine and WSD both end low; WSD decides *when* to end late, which is why it suits runs whose
+  length is not known in advance.
+- Past the planned end, hold the floor. PyTorch's `CosineAnnealingLR` climbs back up instead.""",
+)
+
+
+# ============================================================== lesson 08
+
+L08 = Lesson(
+    filename="08_gradient_clipping.ipynb",
+    prefix="l08",
+    intro="""\
+# Lesson 08 exercises: gradient clipping
+
+**You will practise**
+- global norm clipping, exactly as `torch.nn.utils.clip_grad_norm_` does it, but without
+  touching the input;
+- per-tensor clipping, and why it bends the direction of the update;
+- a small training doctor: finding the gradient-norm spikes in a run's log.
+
+**Time**: about 35 minutes. **Prerequisite**: lesson 08 (gradient clipping).
+
+""" + HOW,
+    setup="""\
+import statistics
+
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l08_clip_global_norm", "global norm clipping", r"""
+Global clipping treats all the gradients of a model as one long vector and, if that vector is
+longer than `max_norm`, scales all of it down by one factor: the direction is kept, only the
+length changes. For gradient tensors $g_1, \dots, g_k$:
+
+$$\|g\| = \sqrt{\sum_i \sum_j g_{i,j}^2}, \qquad
+c = \min\!\left(1,\ \frac{\text{max\_norm}}{\|g\| + 10^{-6}}\right), \qquad
+g_i \leftarrow c\, g_i .$$
+
+Write `clip_global_norm(grads, max_norm)` returning `(clipped_grads, total_norm)`:
+- `grads` is a non-empty list of float tensors of any shapes (0-dim too), all of one dtype;
+- `clipped_grads` is a new list of new tensors with the same shapes;
+- `total_norm` is $\|g\|$ **before** clipping, as a 0-dim tensor: what `clip_grad_norm_`
+  returns, and the number you log to watch for spikes;
+- the arithmetic is torch's, $10^{-6}$ included: the check compares with
+  `torch.nn.utils.clip_grad_norm_` (don't call it, or `course_lib.clipping`);
+- do not modify the input tensors: torch's version works in place on `.grad`, yours must not
+  (`g * c`, not `g.mul_(c)`).
+
+*Hint*: `torch.stack([(g * g).sum() for g in grads]).sum().sqrt()`; a 0-dim tensor `c`
+broadcasts in `g * c`, and `torch.clamp(x, max=1.0)` caps it.""", '''\
+def clip_global_norm(grads, max_norm):
+    """Clip a list of gradients by their global L2 norm; returns (clipped copies, norm before clipping)."""
+    ### BEGIN SOLUTION
+    total_norm = torch.stack([(g * g).sum() for g in grads]).sum().sqrt()  # one long vector
+    coef = torch.clamp(max_norm / (total_norm + 1e-6), max=1.0)            # never scale up
+    return [g * coef for g in grads], total_norm                            # new tensors
+    ### END SOLUTION'''),
+        Ex("l08_clip_per_tensor", "per-tensor clipping", r"""
+The same rule applied to each tensor on its own: every gradient gets its own factor
+
+$$c_i = \min\!\left(1,\ \frac{\text{max\_norm}}{\|g_i\| + 10^{-6}}\right), \qquad
+g_i \leftarrow c_i\, g_i .$$
+
+Write `clip_per_tensor(grads, max_norm)` returning the list of clipped copies (no norms this
+time); same inputs and rules as exercise 1. The reference is `clip_grad_norm_` called on each
+tensor separately.
+
+Compare the two on a gradient where one tensor dominates: global clipping shrinks everything by
+the same factor, per-tensor clipping shrinks the big tensor and leaves the small ones, so the
+direction of the whole update bends towards them.""", '''\
+def clip_per_tensor(grads, max_norm):
+    """Clip each gradient tensor to norm max_norm on its own; returns the clipped copies."""
+    ### BEGIN SOLUTION
+    clipped = []
+    for g in grads:
+        norm = (g * g).sum().sqrt()                                  # this tensor's L2 norm
+        coef = torch.clamp(max_norm / (norm + 1e-6), max=1.0)
+        clipped.append(g * coef)
+    return clipped
+    ### END SOLUTION'''),
+        Ex("l08_find_spikes", "finding gradient spikes", r"""
+A training doctor reads the log of gradient norms and points at the steps where something blew
+up. A spike is a norm far above the recent normal level, and the median is a robust measure of
+that level: one earlier spike in the window would drag a mean up and hide the next one. Step $i$
+is a **spike** when
+
+$$\text{grad\_norms}[i] > \text{factor} \cdot \operatorname{median}\big(\text{grad\_norms}[i - \text{window} : i]\big),$$
+
+that is:
+- the window is the `window` norms just **before** step $i$ (step $i$ itself is not in it);
+- only steps with a full window are checked ($i \ge$ `window`): earlier steps are never spikes;
+- strictly greater: a norm of exactly `factor` times the median is not a spike.
+
+Write `find_spikes(grad_norms, factor=10.0, window=25)` returning the spike steps as a list of
+ints in increasing order (an empty list if there are none). `grad_norms` is a list of floats; do
+not modify it. Every check uses an odd window, so the median is the middle value of the sorted
+window: `statistics.median`, `np.median` and `torch.median` all agree.""", '''\
+def find_spikes(grad_norms, factor=10.0, window=25):
+    """Steps whose gradient norm exceeds factor * the median of the previous `window` norms."""
+    ### BEGIN SOLUTION
+    spikes = []
+    for i in range(window, len(grad_norms)):                         # only with a full window
+        typical = statistics.median(grad_norms[i - window:i])        # the norms before step i
+        if grad_norms[i] > factor * typical:
+            spikes.append(i)
+    return spikes
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- Global clipping keeps the direction of the update and caps its length; it returns the norm
+  *before* clipping, the number to log and plot.
+- Per-tensor clipping caps each tensor separately, which bends the update towards the tensors
+  with small gradients.
+- Clip the norm, never scale up: $\\min(1, \\cdot)$ leaves healthy gradients alone.
+- A spike detector compares with a running median of the steps before, not with a mean and not
+  with the step itself.""",
+)
+
+
+LESSONS = [L01, L02, L03, L04, L05, L06, L07, L08]
 
 
 # ============================================================== building
@@ -633,9 +990,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report notebooks that differ")
     parser.add_argument("--out", type=Path, default=ROOT / "solutions")
+    parser.add_argument("lessons", nargs="*", help="only these lessons: numbers (06) or prefixes (l06)")
     args = parser.parse_args(argv)
+    wanted = {w.removeprefix("l").zfill(2) for w in args.lessons}
+    unknown = wanted - {lesson.prefix.removeprefix("l") for lesson in LESSONS}
+    if unknown:
+        parser.error(f"no lesson {', '.join(sorted(unknown))}")
     differ = []
     for lesson in LESSONS:
+        if wanted and lesson.prefix.removeprefix("l") not in wanted:
+            continue
         path = args.out / lesson.filename
         text = nbformat.writes(build(lesson)) + "\n"
         if args.check:

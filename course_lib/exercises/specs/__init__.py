@@ -1,3 +1,12 @@
 """Exercise specs, one module per lesson; importing this package registers them all."""
 
-from course_lib.exercises.specs import lesson01, lesson02, lesson03, lesson04, lesson05  # noqa: F401
+from course_lib.exercises.specs import (  # noqa: F401
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+)

@@ -186,3 +186,41 @@ def diagnose_tuple(names: Sequence[str], expected: Sequence[torch.Tensor], got: 
     if right:
         wrong += f" ({', '.join(right)} {'is' if len(right) == 1 else 'are'} right)"
     return wrong
+
+
+# ---------------------------------------------------------------- added for lessons 06-08
+# Answers that are lists (names, step indices, a list of gradient tensors).
+
+__all__ += ["diagnose_exact", "tensor_list_problem"]
+
+
+def diagnose_exact(expected: Any, got: Any, mistakes: Sequence[Mistake] = ()) -> str | None:
+    """The message of the first mistake whose candidate equals ``got`` (plain data, ``==``).
+
+    For answers compared exactly (lists of names, of step indices, sets). A candidate equal to
+    ``expected`` is skipped, so a mistake that makes no difference on this case is never named.
+    Returns None when no mistake matches (whether or not ``got`` is right: check that first).
+    """
+    for message, candidate in mistakes:
+        if candidate is None or candidate == expected:
+            continue
+        if candidate == got:
+            return message
+    return None
+
+
+def tensor_list_problem(name: str, expected: Sequence[torch.Tensor], got: Any) -> str | None:
+    """Type and shape problems of an answer that is a list of tensors (one per input tensor)."""
+    if got is None:
+        return f"{name} is None: did you forget the `return`?"
+    if isinstance(got, torch.Tensor):
+        return f"{name} should be a list of tensors, one per gradient (same shapes), got {describe(got)}"
+    if not isinstance(got, (list, tuple)):
+        return f"{name} should be a list of tensors, got {describe(got)}"
+    if len(got) != len(expected):
+        return f"{name} holds {len(got)} items; expected one tensor per gradient ({len(expected)})"
+    for i, (e, g) in enumerate(zip(expected, got)):
+        problem = _tensor_problem(f"{name}[{i}]", e, g)
+        if problem:
+            return problem
+    return None

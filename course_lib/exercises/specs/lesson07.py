@@ -1,0 +1,214 @@
+"""Lesson 07 exercises: learning-rate schedules as functions of the step.
+
+``warmup_cosine_lr`` (linear warmup, cosine decay to a floor, then hold: the GPT-3 recipe) and
+``wsd_lr`` (warmup, a stable plateau at the peak, then a linear decay over the last steps). Both
+return the learning rate used at a step, in the conventions of :mod:`course_lib.schedules`
+(``step`` counts the optimizer steps already taken; the first update uses step 0):
+
+    warmup_cosine_lr(step, W, T, peak, floor) == peak * warmup_cosine(W, T, floor)(step)
+    wsd_lr(step, W, D, T, peak, floor)        == peak * warmup_stable_decay(W, D, T, floor, "linear")(step)
+
+Those schedules are matched step by step against torch's ``SequentialLR`` of ``LinearLR`` and
+``CosineAnnealingLR`` in ``tests/test_schedules.py`` (``tests/test_exercise_specs_06_08.py``
+checks the reference against torch once more). Each case is one step; the cases walk through
+every phase: the first step, the warmup, the peak, the decay, the floor and after the end.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F64, as_float, describe, diagnose
+from course_lib.schedules import warmup_cosine, warmup_stable_decay
+
+__all__ = ["WARMUP_COSINE_LR", "WSD_LR"]
+
+_RTOL, _ATOL = 1e-6, 1e-15   # admits float32 arithmetic; lrs are small numbers, floors may be 0
+
+
+def _peak(rng: np.random.Generator) -> float:
+    return float(rng.choice([1e-3, 6e-4, 3e-4, 3e-3, 0.1]))
+
+
+def _as_answer(got) -> tuple[float | None, str | None]:
+    if got is None:
+        return None, "returned None: did you forget the `return`?"
+    value = as_float(got)
+    if value is None:
+        return None, f"should return one number (the learning rate, a float), got {describe(got)}"
+    return value, None
+
+
+def _t(x: float) -> torch.Tensor:
+    return torch.tensor(float(x), dtype=F64)
+
+
+def _cos(progress: float) -> float:
+    """Half a cosine from 1 (progress 0) to 0 (progress 1)."""
+    return (1 + math.cos(math.pi * progress)) / 2
+
+
+# ---------------------------------------------------------------- l07_warmup_cosine_lr
+
+def _cosine_cases(rng: np.random.Generator) -> list[Case]:
+    peak = _peak(rng)
+    W, T = 10, 110
+    w2, t2 = int(rng.integers(50, 400)), int(rng.integers(2000, 20000))
+    return [
+        Case("step 0 (the first warmup step)", (0, W, T, peak)),
+        Case("in the middle of the warmup", (int(rng.integers(2, W - 1)), W, T, peak)),
+        Case("step = warmup_steps (the peak)", (W, W, T, peak)),
+        Case("halfway through the cosine", (60, W, T, peak)),
+        Case("a random step of the cosine", (int(rng.integers(W + 1, T)), W, T, peak)),
+        Case("step = total_steps (the floor)", (T, W, T, peak)),
+        Case("after the end (held at the floor)", (T + int(rng.integers(1, 60)), W, T, peak)),
+        Case("floor = 0", (int(rng.integers(W + 20, T - 20)), W, T, peak), {"floor": 0.0}),
+        Case("no warmup (warmup_steps = 0)", (int(rng.integers(1, 80)), 0, 100, peak)),
+        Case("a GPT-3-like run, late in the decay", (int(0.8 * t2), w2, t2, 6e-4)),
+        Case("the last warmup step", (w2 - 1, w2, t2, peak), hidden=True),
+        Case("long after the end", (3 * t2, w2, t2, peak), {"floor": 0.05}, hidden=True),
+        Case("floor = 0.5, early in the decay", (w2 + int(rng.integers(1, 100)), w2, t2, peak),
+             {"floor": 0.5}, hidden=True),
+    ]
+
+
+def _cosine_reference(step, warmup_steps, total_steps, peak_lr, floor=0.1):
+    return peak_lr * warmup_cosine(warmup_steps, total_steps, floor)(step)
+
+
+def _cosine_compare(case: Case, expected, got) -> str | None:
+    value, problem = _as_answer(got)
+    if problem:
+        return problem
+    step, W, T, peak = case.args
+    floor = case.kwargs.get("floor", 0.1)
+    s = min(step, T)
+    mistakes = []
+    if step < W:
+        off_by_one = ("the warmup is off by one: the ramp is peak_lr * (step + 1) / (warmup_steps + 1), "
+                      "so step 0 already trains and the peak comes exactly at step = warmup_steps")
+        mistakes += [(off_by_one, _t(peak * step / W)), (off_by_one, _t(peak * (step + 1) / W)),
+                     ("the warmup ramps up to peak_lr (step + 1) / (warmup_steps + 1): the floor plays no "
+                      "part in it", _t(peak * (floor + (1 - floor) * (step + 1) / (W + 1))))]
+    else:
+        progress = (s - W) / (T - W)
+        mistakes += [
+            ("the floor is missing: the cosine ends at floor * peak_lr, lr = peak_lr * (floor + "
+             "(1 - floor) * (1 + cos(pi * progress)) / 2)", _t(peak * _cos(progress))),
+            ("floor is a fraction of the peak: the lr ends at floor * peak_lr, not at floor (and "
+             "everything is multiplied by peak_lr)", _t(floor + (peak - floor) * _cos(progress))),
+            ("the cosine part is scaled by (1 - floor): lr = peak_lr * (floor + (1 - floor) * "
+             "(1 + cos(pi * progress)) / 2), so it starts at peak_lr", _t(peak * (floor + _cos(progress)))),
+            ("after total_steps the lr stays at the floor: use min(step, total_steps) (torch's "
+             "CosineAnnealingLR climbs back up instead)",
+             _t(peak * (floor + (1 - floor) * _cos((step - W) / (T - W))))),
+            ("the cosine runs from the end of the warmup to total_steps: progress = (step - "
+             "warmup_steps) / (total_steps - warmup_steps)", _t(peak * (floor + (1 - floor) * _cos(s / T)))),
+            ("the cosine runs over total_steps - warmup_steps steps: progress = (step - warmup_steps) "
+             "/ (total_steps - warmup_steps)", _t(peak * (floor + (1 - floor) * _cos((s - W) / T)))),
+            ("use half a cosine, (1 + cos(pi * progress)) / 2, which falls from 1 to 0",
+             _t(peak * (floor + (1 - floor) * math.cos(math.pi * progress)))),
+        ]
+    mistakes.append(("that is the multiplier: multiply it by peak_lr", _t(expected / peak)))
+    return diagnose("the learning rate", _t(expected), _t(value), mistakes, rtol=_RTOL, atol=_ATOL)
+
+
+WARMUP_COSINE_LR = register(Exercise(
+    grade_id="l07_warmup_cosine_lr",
+    function="warmup_cosine_lr",
+    points=2,
+    make_cases=_cosine_cases,
+    reference=_cosine_reference,
+    compare=_cosine_compare,
+    hint="step < W: peak*(step+1)/(W+1); else progress = (min(step, T) - W)/(T - W) and "
+         "lr = peak*(floor + (1 - floor)*(1 + cos(pi*progress))/2).",
+))
+
+
+# ---------------------------------------------------------------- l07_wsd_lr
+
+def _wsd_cases(rng: np.random.Generator) -> list[Case]:
+    peak = _peak(rng)
+    W, D, T = 10, 20, 100
+    w2, t2 = int(rng.integers(50, 200)), int(rng.integers(5000, 20000))
+    d2 = t2 // 10
+    return [
+        Case("step 0 (the first warmup step)", (0, W, D, T, peak)),
+        Case("in the middle of the warmup", (int(rng.integers(2, W - 1)), W, D, T, peak)),
+        Case("on the plateau", (int(rng.integers(W, T - D)), W, D, T, peak)),
+        Case("the first step of the decay (still the peak)", (T - D, W, D, T, peak)),
+        Case("halfway through the decay", (T - D // 2, W, D, T, peak)),
+        Case("a random step of the decay", (int(rng.integers(T - D + 1, T)), W, D, T, peak)),
+        Case("step = total_steps (the floor)", (T, W, D, T, peak), {"floor": 0.1}),
+        Case("after the end (held at the floor)", (T + int(rng.integers(1, 50)), W, D, T, peak)),
+        Case("floor = 0.1, in the decay", (int(rng.integers(T - D + 1, T)), W, D, T, peak), {"floor": 0.1}),
+        Case("no warmup (warmup_steps = 0)", (0, 0, D, T, peak)),
+        Case("a long run, late in the decay", (t2 - d2 // 4, w2, d2, t2, peak), hidden=True),
+        Case("no plateau (warmup_steps + decay_steps = total_steps)",
+             (W + int(rng.integers(1, T - W)), W, T - W, T, peak), hidden=True),
+        Case("long after the end, floor = 0.1", (2 * t2, w2, d2, t2, peak), {"floor": 0.1}, hidden=True),
+    ]
+
+
+def _wsd_reference(step, warmup_steps, decay_steps, total_steps, peak_lr, floor=0.0):
+    schedule = warmup_stable_decay(warmup_steps, decay_steps, total_steps, floor, decay_shape="linear")
+    return peak_lr * schedule(step)
+
+
+def _wsd_compare(case: Case, expected, got) -> str | None:
+    value, problem = _as_answer(got)
+    if problem:
+        return problem
+    step, W, D, T, peak = case.args
+    floor = case.kwargs.get("floor", 0.0)
+    start = T - D
+    s = min(step, T)
+
+    def linear(progress: float) -> torch.Tensor:
+        return _t(peak * (floor + (1 - floor) * (1 - progress)))
+
+    mistakes = []
+    if step < W:
+        off_by_one = ("the warmup is off by one: the ramp is peak_lr * (step + 1) / (warmup_steps + 1), "
+                      "so step 0 already trains and the peak comes exactly at step = warmup_steps")
+        mistakes += [(off_by_one, _t(peak * step / W)), (off_by_one, _t(peak * (step + 1) / W))]
+    else:
+        progress = max(s - start, 0) / D
+        mistakes += [
+            ("the decay takes only the LAST decay_steps steps: it starts at step total_steps - "
+             "decay_steps, and the lr stays at peak_lr from the end of the warmup until then",
+             linear((s - W) / (T - W))),
+            ("decay_steps is the length of the decay, not the step where it starts: the decay runs "
+             "from total_steps - decay_steps to total_steps", linear(max(s - D, 0) / (T - D))),
+            ("after total_steps the lr stays at the floor: use min(step, total_steps), or it keeps "
+             "falling below the floor", linear(max(step - start, 0) / D)),
+            ("the floor is missing: the decay ends at floor * peak_lr, lr = peak_lr * (floor + "
+             "(1 - floor) * (1 - progress))", _t(peak * (1 - progress))),
+            ("floor is a fraction of the peak: the lr ends at floor * peak_lr, not at floor (and "
+             "everything is multiplied by peak_lr)", _t(floor + (peak - floor) * (1 - progress))),
+            ("the decay here is linear, 1 - progress (the library's default shape is 1 - sqrt(progress))",
+             _t(peak * (floor + (1 - floor) * (1 - math.sqrt(progress))))),
+            ("the decay here is linear, 1 - progress, not a cosine",
+             _t(peak * (floor + (1 - floor) * _cos(progress)))),
+            ("the decay is off by one step: progress = (step - (total_steps - decay_steps)) / "
+             "decay_steps, 0 at the first step of the decay and 1 at total_steps",
+             linear(min(max(s - start + 1, 0) / D, 1.0))),
+        ]
+    mistakes.append(("that is the multiplier: multiply it by peak_lr", _t(expected / peak)))
+    return diagnose("the learning rate", _t(expected), _t(value), mistakes, rtol=_RTOL, atol=_ATOL)
+
+
+WSD_LR = register(Exercise(
+    grade_id="l07_wsd_lr",
+    function="wsd_lr",
+    points=2,
+    make_cases=_wsd_cases,
+    reference=_wsd_reference,
+    compare=_wsd_compare,
+    hint="step < W: peak*(step+1)/(W+1); step < T - D: peak; else progress = (min(step, T) - (T - D))/D "
+         "and lr = peak*(floor + (1 - floor)*(1 - progress)).",
+))

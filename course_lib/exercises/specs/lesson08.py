@@ -1,0 +1,362 @@
+"""Lesson 08 exercises: gradient clipping, global and per tensor, and finding loss spikes.
+
+``clip_global_norm`` and ``clip_per_tensor`` take a list of gradient tensors and return clipped
+copies (the inputs stay as they are). The reference is ``torch.nn.utils.clip_grad_norm_`` on
+copies attached as ``.grad`` of stand-in parameters, so the arithmetic is torch's exactly:
+
+    total = ||concat(grads)||_2,  c = min(1, max_norm / (total + 1e-6)),  g <- c * g
+
+(per tensor: the same with each tensor's own norm). ``find_spikes`` flags the steps whose
+gradient norm exceeds ``factor`` times the median of the ``window`` norms before it; lists of
+plain numbers in and out, the reference written with ``statistics.median``.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    as_tensor,
+    describe,
+    diagnose,
+    diagnose_exact,
+    diagnose_tuple,
+    tensor_list_problem,
+    tolerances,
+)
+
+__all__ = ["CLIP_GLOBAL_NORM", "CLIP_PER_TENSOR", "FIND_SPIKES"]
+
+EPS = 1e-6   # torch adds it to the norm before dividing
+
+
+def _torch_clip(grads: list[torch.Tensor], max_norm: float, per_tensor: bool) -> tuple[list, list]:
+    """Clipped copies of ``grads`` and the norms before clipping, by ``clip_grad_norm_``."""
+    params = []
+    for g in grads:
+        p = torch.zeros_like(g, requires_grad=True)
+        p.grad = g.detach().clone()
+        params.append(p)
+    groups = [[p] for p in params] if per_tensor else [params]
+    norms = [torch.nn.utils.clip_grad_norm_(group, max_norm, foreach=False) for group in groups]
+    return [p.grad.detach().clone() for p in params], [n.detach().clone() for n in norms]
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.double().reshape(-1) for t in tensors])
+
+
+def _norm(x: torch.Tensor) -> torch.Tensor:
+    return torch.sqrt((x.double() ** 2).sum())
+
+
+def _coef(max_norm: float, norm: torch.Tensor, eps: float = EPS, clamp: bool = True) -> torch.Tensor:
+    c = max_norm / (norm + eps)
+    return torch.clamp(c, max=1.0) if clamp else c
+
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    def r(*shape, dtype=F64, scale=1.0):
+        return as_tensor(scale * rng.normal(size=shape), dtype)
+
+    def total(grads) -> float:
+        return float(_norm(_flat(grads)))
+
+    def scaled(grads, fraction):
+        """max_norm as a round fraction of the grads' total norm."""
+        return float(f"{fraction * total(grads):.3g}")
+
+    several = [r(3, 4), r(4), r(2, 2, 3)]
+    f32 = [r(5, dtype=F32), r(2, 3, dtype=F32)]
+    below = [r(4), r(3, 2)]
+    spike = [r(6, scale=300.0), r(4, scale=200.0)]
+    dominated = [r(8, 8, scale=5.0), r(3, scale=0.02), r(2, scale=0.01)]
+    tiny = [r(3, scale=1e-4), r(2, scale=1e-4)]
+    many = [r(int(rng.integers(1, 6)), int(rng.integers(1, 6)), dtype=F32) for _ in range(8)]
+    near = [r(5), r(5)]
+    return [
+        Case("one tensor above max_norm, float32", ([r(4, dtype=F32, scale=3.0)], 1.0)),
+        Case("several tensors, total above max_norm", (several, scaled(several, 0.4))),
+        Case("several float32 tensors with a 0-dim one", (f32 + [r(dtype=F32)], scaled(f32, 0.5))),
+        Case("total below max_norm (left unchanged)", (below, scaled(below, 2.0))),
+        Case("a gradient spike, max_norm = 1", (spike, 1.0)),
+        Case("one big tensor dominates", (dominated, scaled(dominated, 0.1))),
+        Case("all-zero gradients", ([torch.zeros(3, dtype=F64), torch.zeros(2, 2, dtype=F64)], 1.0)),
+        Case("tiny max_norm = 1e-4 (the 1e-6 in the denominator matters)", (tiny, 1e-4)),
+        Case("many float32 tensors", (many, scaled(many, 0.3)), hidden=True),
+        Case("total just above max_norm", (near, total(near) * 0.999), hidden=True),
+        Case("a big 2-D gradient and a bias", ([r(16, 16, scale=2.0), r(16)], 0.5), hidden=True),
+    ]
+
+
+# ---------------------------------------------------------------- l08_clip_global_norm
+
+def _global_reference(grads, max_norm):
+    clipped, (norm,) = _torch_clip(list(grads), max_norm, per_tensor=False)
+    return clipped, norm
+
+
+def _global_compare(case: Case, expected, got) -> str | None:
+    grads, max_norm = case.args
+    exp_clipped, exp_norm = expected
+    label = "(clipped_grads, total_norm)"
+    if got is None:
+        return f"returned None: did you forget the `return`? Return the tuple {label}"
+    if isinstance(got, (list, tuple)) and len(got) == len(grads) and all(
+            isinstance(x, torch.Tensor) and x.shape == g.shape for x, g in zip(got, grads)):
+        return f"returned only the clipped gradients: return the tuple {label}"
+    if not isinstance(got, (list, tuple)) or len(got) != 2:
+        return f"should return a tuple {label}, got {describe(got)}"
+    clipped, norm = got
+    if isinstance(clipped, torch.Tensor) and isinstance(norm, (list, tuple)):
+        return f"the parts are in the wrong order: return {label}"
+    problem = tensor_list_problem("clipped_grads", exp_clipped, clipped)
+    if problem:
+        return problem
+    rtol, atol = tolerances(*grads)
+    g = _flat(grads)
+    total = _norm(g)
+    l1, squares = g.abs().sum(), (g ** 2).sum()
+    norms_sum = sum(_norm(t) for t in grads)
+    rms = torch.sqrt((g ** 2).mean())
+    per_tensor = _flat([t.double() * _coef(max_norm, _norm(t)) for t in grads])
+    after = _norm(g * _coef(max_norm, total))
+    exp_flat = _flat(exp_clipped)
+    mistakes = [
+        ("you clipped each tensor by its own norm: global clipping scales ALL the gradients by one "
+         "factor, max_norm / (total_norm + 1e-6), with total_norm the norm of all of them together",
+         (per_tensor, None)),
+        ("you scaled small gradients UP: when total_norm <= max_norm leave them as they are (clamp "
+         "the factor at 1, min(1, max_norm / (total_norm + 1e-6)))", (g * _coef(max_norm, total, clamp=False), None)),
+        ("the clipped gradients are right but total_norm is not: return the norm BEFORE clipping "
+         "(what clip_grad_norm_ returns; you log it to watch for spikes)", (exp_flat, after)),
+        ("that is the L1 norm (sum of absolute values): use the L2 norm, sqrt of the sum of squares",
+         (g * _coef(max_norm, l1), l1)),
+        ("the square root is missing: total_norm = sqrt(sum of all squared entries)",
+         (g * _coef(max_norm, squares), squares)),
+        ("the global norm is sqrt of the sum of squares over ALL entries (the norm of the per-tensor "
+         "norms), not the sum of the per-tensor norms", (g * _coef(max_norm, norms_sum), norms_sum)),
+        ("the norm sums the squares (no mean): sqrt(sum of all squared entries)", (g * _coef(max_norm, rms), rms)),
+        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (total_norm + 1e-6)",
+         (g * _coef(max_norm, total, eps=0.0), None)),
+        ("the factor is upside down: scale by max_norm / total_norm, which is < 1 when clipping",
+         (g * torch.clamp((total + EPS) / max_norm, max=1.0), None)),
+    ]
+    return diagnose_tuple(("clipped_grads", "total_norm"), (exp_flat, exp_norm), (_flat(clipped), norm),
+                          mistakes, rtol=rtol, atol=atol)
+
+
+CLIP_GLOBAL_NORM = register(Exercise(
+    grade_id="l08_clip_global_norm",
+    function="clip_global_norm",
+    points=3,
+    make_cases=_clip_cases,
+    reference=_global_reference,
+    compare=_global_compare,
+    hint="total = sqrt(sum over all tensors of (g**2).sum()); c = min(1, max_norm / (total + 1e-6)); "
+         "return ([c * g for g in grads], total).",
+))
+
+
+# ---------------------------------------------------------------- l08_clip_per_tensor
+
+def _per_tensor_reference(grads, max_norm):
+    clipped, _ = _torch_clip(list(grads), max_norm, per_tensor=True)
+    return clipped
+
+
+def _per_tensor_compare(case: Case, expected, got) -> str | None:
+    grads, max_norm = case.args
+    if isinstance(got, (list, tuple)) and len(got) == 2 and len(grads) != 2 and isinstance(got[0], (list, tuple)):
+        return "return only the list of clipped gradients (not a tuple with the norms)"
+    problem = tensor_list_problem("the result", expected, got)
+    if problem:
+        return problem
+    rtol, atol = tolerances(*grads)
+    g = _flat(grads)
+
+    def each(norm_of, eps=EPS, clamp=True):
+        return _flat([t.double() * _coef(max_norm, norm_of(t.double()), eps, clamp) for t in grads])
+
+    mistakes = [
+        ("you used ONE factor for all tensors (global clipping): here each tensor gets its own, "
+         "min(1, max_norm / (norm of that tensor + 1e-6))", g * _coef(max_norm, _norm(g))),
+        ("you scaled small gradients UP: a tensor whose norm is <= max_norm stays as it is (clamp the "
+         "factor at 1)", each(_norm, clamp=False)),
+        ("you clamped each entry to [-max_norm, max_norm] (clip_grad_value_): clip each tensor's NORM, "
+         "which keeps its direction", g.clamp(-max_norm, max_norm)),
+        ("that is the L1 norm: use the L2 norm of each tensor, sqrt((g**2).sum())", each(lambda t: t.abs().sum())),
+        ("the square root is missing: each tensor's norm is sqrt((g**2).sum())", each(lambda t: (t ** 2).sum())),
+        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (norm + 1e-6)", each(_norm, eps=0.0)),
+    ]
+    return diagnose("the clipped gradients", _flat(expected), _flat(got), mistakes, rtol=rtol, atol=atol)
+
+
+CLIP_PER_TENSOR = register(Exercise(
+    grade_id="l08_clip_per_tensor",
+    function="clip_per_tensor",
+    points=1,
+    make_cases=_clip_cases,
+    reference=_per_tensor_reference,
+    compare=_per_tensor_compare,
+    hint="for each g: c = min(1, max_norm / (sqrt((g**2).sum()) + 1e-6)); return [c * g for each g].",
+))
+
+
+# ---------------------------------------------------------------- l08_find_spikes
+
+def _base_norms(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A healthy run: the gradient norm decays from about 3 to about 1, with 15% noise."""
+    t = np.arange(n)
+    return (1.0 + 2.0 * np.exp(-t / 30.0)) * np.exp(0.15 * rng.normal(size=n))
+
+
+def _with_spikes(rng: np.random.Generator, n: int, spikes: list[int], near: list[int] = ()) -> list[float]:
+    x = _base_norms(rng, n)
+    for i in spikes:
+        x[i] *= rng.uniform(15.0, 60.0)      # clearly above 10 x the median
+    for i in near:
+        x[i] *= rng.uniform(3.0, 6.0)        # large, but not a spike at factor 10
+    return [round(float(v), 4) for v in x]
+
+
+def _spike_cases(rng: np.random.Generator) -> list[Case]:
+    def steps(lo, hi, k):
+        return sorted(int(i) for i in rng.choice(np.arange(lo, hi), size=k, replace=False))
+
+    # window 5 over a repeated pattern: median 1.0 and mean 1.04, so 10.0 is not a spike and 10.5
+    # is; with step i in its own window the median of the last 5 would be 1.2
+    ones = [1.0, 1.2, 1.2, 0.8, 1.0]
+    threshold = ones * 3 + [10.0] + ones + [10.5] + ones
+    burst = _with_spikes(rng, 40, [])
+    j = int(rng.integers(12, 30))
+    for k, size in ((0, 30.0), (1, 40.0), (3, 35.0)):      # spikes at j, j + 1 and j + 3: the earlier
+        burst[j + k] = round(burst[j + k] * size, 4)       # ones are still in the later ones' window
+    early = [0.4, 9.0, 3.5] + _with_spikes(rng, 40, [])[3:]   # large early norms: not enough history yet
+    return [
+        Case("one clear spike", (_with_spikes(rng, 40, [int(rng.integers(10, 40))]),), {"window": 5}),
+        Case("no spikes (a smooth decay)", (_with_spikes(rng, 60, []),), {"window": 9}),
+        Case("a burst of spikes", (burst,), {"window": 5}),
+        Case("exactly factor x median is not a spike", (threshold,), {"window": 5}),
+        Case("large norms at the start (only steps with a full window)", (early,), {"window": 7}),
+        Case("factor = 3", (_with_spikes(rng, 50, steps(10, 50, 2), steps(10, 50, 3)),),
+             {"factor": 3.0, "window": 5}),
+        Case("default factor and window", (_with_spikes(rng, 120, steps(25, 120, 3), steps(25, 120, 4)),)),
+        Case("fewer norms than a window", (_with_spikes(rng, 4, []),), {"window": 5}),
+        Case("a long run with spikes and near misses",
+             (_with_spikes(rng, 400, steps(25, 400, 6), steps(25, 400, 10)),), hidden=True),
+        Case("a spike right at step = window and at the last step",
+             (_with_spikes(rng, 30, [7, 29]),), {"window": 7}, hidden=True),
+        Case("window = 1 (the previous step only)", (_with_spikes(rng, 30, steps(1, 30, 3)),),
+             {"window": 1, "factor": 5.0}, hidden=True),
+    ]
+
+
+def _spikes(norms, factor, window, *, history=None, stat=statistics.median, strict=True,
+            start=None) -> list[int]:
+    """Steps ``i >= start`` whose norm exceeds ``factor * stat(history(i))``.
+
+    With the defaults this is the definition (``history(i) = norms[i - window:i]``, from
+    ``i = window``, the median, strictly greater); the arguments give the typical variants.
+    """
+    if history is None:
+        def history(i):
+            return norms[max(0, i - window):i]
+    out = []
+    for i in range(window if start is None else start, len(norms)):
+        values = list(history(i))
+        if not values:
+            continue
+        threshold = factor * stat(values)
+        if (norms[i] > threshold) if strict else (norms[i] >= threshold):
+            out.append(i)
+    return out
+
+
+def _spike_reference(grad_norms, factor=10.0, window=25):
+    return _spikes(grad_norms, factor, window)
+
+
+def _spike_compare(case: Case, expected, got) -> str | None:
+    (norms,) = case.args
+    factor, window = case.kwargs.get("factor", 10.0), case.kwargs.get("window", 25)
+    if got is None:
+        return "returned None: did you forget the `return`?"
+    if isinstance(got, torch.Tensor):
+        if got.dim() != 1:
+            return f"should return a list of step indices, got {describe(got)}"
+        if got.dtype == torch.bool:
+            return "that is a mask: return the list of step indices where it is True"
+        if got.is_floating_point():
+            return "the step indices should be integers"
+        got = got.tolist()
+    if not isinstance(got, (list, tuple)):
+        return f"should return a list of step indices (ints), got {describe(got)}"
+    if got and all(isinstance(x, bool) for x in got):
+        return "that is a mask: return the list of step indices where it is True"
+    if not all(type(x) is int for x in got):
+        if all(isinstance(x, float) for x in got):
+            if [float(norms[i]) for i in expected] == list(got):
+                return "those are the norms: return the step indices (positions in grad_norms)"
+            return "the step indices should be integers (positions in grad_norms)"
+        bad = next(x for x in got if type(x) is not int)
+        return f"every entry should be a step index (an int), but one is {describe(bad)}"
+    got = list(got)
+    if got == list(expected):
+        return None
+    if sorted(got) == list(expected):
+        return "the right steps, but return them in increasing order"
+    mean = statistics.fmean
+    mistakes = [
+        ("step indices start at 0 (the position in grad_norms), not 1", [i + 1 for i in expected]),
+        ("a spike is strictly greater than factor x the median: use >, not >=",
+         _spikes(norms, factor, window, strict=False)),
+        ("use the median of the window, not its mean: one spike in the window inflates the mean and "
+         "hides the next spike", _spikes(norms, factor, window, stat=mean)),
+        ("the window is the `window` norms BEFORE step i, grad_norms[i - window:i]: don't include "
+         "step i itself", _spikes(norms, factor, window, history=lambda i: norms[i - window + 1:i + 1])),
+        ("only steps with a full window of history are checked (i >= window): earlier steps are never "
+         "spikes", _spikes(norms, factor, window, start=1)),
+        ("compare with the median of the last `window` norms, not with the median of the whole run",
+         _spikes(norms, factor, window, history=lambda i: norms)),
+        ("compare with the median of the last `window` norms, not with the median of all earlier ones",
+         _spikes(norms, factor, window, history=lambda i: norms[:i])),
+        ("compare with the median of the previous `window` norms, not just the previous norm",
+         _spikes(norms, factor, window, history=lambda i: norms[i - 1:i])),
+        ("the window is off by one: use the `window` norms just before step i, grad_norms[i - window:i]",
+         _spikes(norms, factor, window, history=lambda i: norms[max(0, i - window - 1):i - 1])),
+        ("the window is off by one: use exactly `window` norms, grad_norms[i - window:i]",
+         _spikes(norms, factor, window, history=lambda i: norms[max(0, i - window + 1):i])),
+    ]
+    message = diagnose_exact(list(expected), got, mistakes)
+    if message:
+        return message
+    missed, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    parts = []
+    if missed:
+        parts.append(f"missed {len(missed)} spike{'s' if len(missed) > 1 else ''}")
+    if extra:
+        parts.append(f"flagged {len(extra)} step{'s' if len(extra) > 1 else ''} that "
+                     f"{'are' if len(extra) > 1 else 'is'} not a spike")
+    text = " and ".join(parts) or "wrong steps"
+    if not case.hidden:  # a visible case may show the steps
+        text += f" (expected steps {list(expected)}, got {got[:10]}{'...' if len(got) > 10 else ''})"
+    return text
+
+
+FIND_SPIKES = register(Exercise(
+    grade_id="l08_find_spikes",
+    function="find_spikes",
+    points=2,
+    make_cases=_spike_cases,
+    reference=_spike_reference,
+    compare=_spike_compare,
+    hint="for i in range(window, len(grad_norms)): flag i if grad_norms[i] > factor * "
+         "statistics.median(grad_norms[i - window:i]).",
+))
