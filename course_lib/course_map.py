@@ -42,7 +42,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(7, "lr_schedules", "Learning-rate schedules", 40,
            "step, cosine, warmup, one-cycle, warmup-stable-decay, the GPT-3 recipe"),
     Lesson(8, "gradient_clipping", "Gradient clipping: the circuit breaker", 35,
-           "global vs per-parameter clipping, loss spikes, fp16 vs bf16, a training doctor"),
+           "global vs per-parameter clipping, loss spikes, fp16 vs bf16, a training doctor", "ready"),
     Lesson(9, "lr_finder", "The LR finder", 30, "the range test, its suggestions, validated against a sweep"),
     Lesson(10, "second_order", "Newton and L-BFGS", 40, "curvature, the two-loop recursion, line searches"),
     Lesson(11, "landscape_geometry", "Saddles, sharp and flat minima", 40,
