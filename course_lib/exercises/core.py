@@ -19,8 +19,15 @@ answers cannot be baked into a submission.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import os
+import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -30,7 +37,7 @@ from course_lib.exercises import codec
 
 __all__ = [
     "Case", "CheckFailed", "Exercise", "Outcome", "all_exercises", "check", "get", "register",
-    "run_case", "tensor_message",
+    "run_case", "tensor_message", "import_specs", "extra_spec_sources", "SPECS_ENV",
 ]
 
 
@@ -118,9 +125,45 @@ def register(ex: Exercise) -> Exercise:
     return ex
 
 
+SPECS_ENV = "COURSE_GRADING_SPECS"
+
+
+def import_specs(source: str) -> ModuleType:
+    """Import an extra spec module by dotted name or by ``.py`` path (idempotent).
+
+    Extra spec modules (test fixtures, a course's local exercises) register their
+    exercises on import, like ``course_lib.exercises.specs``. A path is imported under
+    a name derived from its absolute path, so importing it twice registers once.
+    """
+    if source.endswith(".py") or os.sep in source or "/" in source:
+        path = Path(source).resolve()
+        name = "_course_specs_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+        if name in sys.modules:
+            return sys.modules[name]
+        if not path.is_file():
+            raise ImportError(f"no spec file {path}")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
+    return importlib.import_module(source)
+
+
+def extra_spec_sources() -> list[str]:
+    """The extra spec modules named in ``$COURSE_GRADING_SPECS`` (``os.pathsep``-separated)."""
+    return [s for s in os.environ.get(SPECS_ENV, "").split(os.pathsep) if s.strip()]
+
+
 def _load_specs() -> None:
     # Importing the spec modules registers their exercises.
     from course_lib.exercises import specs  # noqa: F401
+    for source in extra_spec_sources():
+        import_specs(source)
 
 
 def get(grade_id: str) -> Exercise:
