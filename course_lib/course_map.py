@@ -46,7 +46,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(9, "lr_finder", "The LR finder", 30, "the range test, its suggestions, validated against a sweep", "ready"),
     Lesson(10, "second_order", "Newton and L-BFGS", 40, "curvature, the two-loop recursion, line searches", "ready"),
     Lesson(11, "landscape_geometry", "Saddles, sharp and flat minima", 40,
-           "Hessian eigenvalues, saddles in high dimension, sharpness vs batch size, SAM"),
+           "Hessian eigenvalues, saddles in high dimension, sharpness vs batch size, SAM", "ready"),
     Lesson(12, "full_recipe", "The full recipe", 45,
            "a character-level transformer with everything, cross-entropy as compression"),
 )

@@ -16,7 +16,6 @@ NOTEBOOK_ENV = {
     "OMP_NUM_THREADS": "1",      # same float summation order everywhere
     "MKL_NUM_THREADS": "1",
     "PYTHONHASHSEED": "0",
-    "TQDM_DISABLE": "0",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",  # debugpy would warn on stderr otherwise
 }
 
