@@ -48,7 +48,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(11, "landscape_geometry", "Saddles, sharp and flat minima", 40,
            "Hessian eigenvalues, saddles in high dimension, sharpness vs batch size, SAM", "ready"),
     Lesson(12, "full_recipe", "The full recipe", 45,
-           "a character-level transformer with everything, cross-entropy as compression"),
+           "a character-level transformer with everything, cross-entropy as compression", "ready"),
 )
 
 

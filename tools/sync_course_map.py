@@ -26,20 +26,26 @@ def main() -> int:
     map_py = ROOT / "course_lib" / "course_map.py"
     src = map_py.read_text()
 
-    # each Lesson(...) entry: set status from what is on disk
-    out, changed = [], False
-    for block in re.split(r"(?=\n    Lesson\()", src):
-        m = re.match(r'\n    Lesson\((\d+), "([a-z0-9_]+)"', block)
-        if m:
-            want = f"{int(m.group(1)):02d}_{m.group(2)}.ipynb" in present
-            has = block.rstrip().endswith('"ready"),')
-            if want and not has:
-                block = re.sub(r"\),(\s*)$", r', "ready"),\1', block, count=1)
-                changed = True
-            elif has and not want:
-                block = re.sub(r', "ready"\),(\s*)$', r"),\1", block, count=1)
-                changed = True
-        out.append(block)
+    # each Lesson(...) entry spans from a line starting "    Lesson(" to a line ending "),"
+    lines, out, entry, changed = src.splitlines(keepends=True), [], [], False
+    for line in lines:
+        if line.startswith("    Lesson(") or entry:
+            entry.append(line)
+            if line.rstrip().endswith("),"):
+                text = "".join(entry)
+                m = re.match(r'    Lesson\((\d+), "([a-z0-9_]+)"', text)
+                want = f"{int(m.group(1)):02d}_{m.group(2)}.ipynb" in present
+                has = text.rstrip().endswith('"ready"),')
+                if want and not has:
+                    text = re.sub(r"\),(\s*)$", r', "ready"),\1', text, count=1)
+                    changed = True
+                elif has and not want:
+                    text = re.sub(r', "ready"\),(\s*)$', r"),\1", text, count=1)
+                    changed = True
+                out.append(text)
+                entry = []
+            continue
+        out.append(line)
     if changed:
         map_py.write_text("".join(out))
     import importlib
