@@ -317,7 +317,7 @@ def test_same_arguments_and_defaults_as_torch(name):
 def test_exports():
     assert set(ours.__all__) == {
         "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
-        "sgd_update_", "adagrad_update_", "rmsprop_update_", "adam_update_", "adamw_update_",
+        "sgd_update_", "adagrad_update_", "rmsprop_update_", "adam_update_", "adamw_update_", "Lion", "lion_update_",
     }  # fmt: skip
     assert issubclass(AdamW, Adam) and issubclass(torch.optim.AdamW, torch.optim.Adam)
 

@@ -4,11 +4,14 @@ Each optimizer is two things:
 
 * a pure, in-place update function for one tensor, whose lines match the lesson's equations
   one to one (``sgd_update_``, ``adagrad_update_``, ``rmsprop_update_``, ``adam_update_``,
-  ``adamw_update_``); and
+  ``adamw_update_``, ``lion_update_``); and
 * a real ``torch.optim.Optimizer`` built on it (``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``,
   ``AdamW``), with torch's argument names, defaults and state names: param groups,
   ``state_dict()`` / ``load_state_dict()`` and ``torch.optim.lr_scheduler`` all work, and the
   numbers match ``torch.optim`` (the tests compare them).
+
+``Lion`` (Chen et al. 2023) has no counterpart in ``torch.optim``; its tests compare it with a
+plain transcription of the paper's pseudocode instead.
 
 What ``torch.optim`` has and these do not, on purpose: the speed switches (``foreach``,
 ``fused``, ``capturable``, ``differentiable``), tensor-valued hyperparameters (``lr``, ``betas``
@@ -26,6 +29,7 @@ Example::
 from course_lib.optim.adagrad import Adagrad, adagrad_update_
 from course_lib.optim.adam import Adam, adam_update_
 from course_lib.optim.adamw import AdamW, adamw_update_
+from course_lib.optim.lion import Lion, lion_update_
 from course_lib.optim.rmsprop import RMSprop, rmsprop_update_
 from course_lib.optim.sgd import SGD, sgd_update_
 
@@ -35,9 +39,11 @@ __all__ = [
     "RMSprop",
     "Adam",
     "AdamW",
+    "Lion",
     "sgd_update_",
     "adagrad_update_",
     "rmsprop_update_",
     "adam_update_",
     "adamw_update_",
+    "lion_update_",
 ]
