@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.device import (accelerator_summary, default_device, resolve_device, seed_everything,
-                               set_deterministic)
+from course_lib.device import (
+    accelerator_summary,
+    default_device,
+    resolve_device,
+    seed_everything,
+    set_deterministic,
+)
 
 
 def test_default_device_honours_override(monkeypatch):

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import statistics
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -170,14 +168,11 @@ def test_widget_rejects_starting_values_off_its_sliders(kwargs):
         schedule_designer(**kwargs)
 
 
-def test_redraw_is_quick():
-    """Each slider move retrains and redraws; the target is well under a second on a laptop."""
+def test_redraw_updates_the_picture_for_each_value():
+    """Each slider move retrains and redraws (latency is measured in bench/, not asserted here)."""
     w = schedule_designer()
-    times = []
+    seen = set()
     for lr in (0.01, 0.02, 0.05, 0.1, 0.2):
-        start = time.perf_counter()
         w.controls["peak_lr"].value = lr
-        times.append(time.perf_counter() - start)
-    print(f"\nschedule designer redraw: median {statistics.median(times) * 1e3:.0f} ms, "
-          f"worst {max(times) * 1e3:.0f} ms")
-    assert statistics.median(times) < 3.0   # generous: shared CI machines are slow
+        seen.add(bytes(w.image.value))
+    assert len(seen) == 5

@@ -1,4 +1,4 @@
-"""Write the exercise notebooks of lessons 01-08 into solutions/.
+"""Write the exercise notebooks of lessons 01-12 into solutions/.
 
 The notebooks in solutions/ are the source of truth (``make exercises`` blanks them into
 exercises/). This script produced their first version and can regenerate them reproducibly:
@@ -8,7 +8,7 @@ here or stop using the script for that notebook; ``--check`` lists notebooks tha
 
 Usage::
 
-    python tools/build_solutions.py            # write solutions/01_...08_*.ipynb
+    python tools/build_solutions.py            # write solutions/01_...12_*.ipynb
     python tools/build_solutions.py 06 07      # write only these lessons (number or prefix l06)
     python tools/build_solutions.py --check    # exit 1 if a notebook differs from this script
 """
@@ -942,7 +942,402 @@ def find_spikes(grad_norms, factor=10.0, window=25):
 )
 
 
-LESSONS = [L01, L02, L03, L04, L05, L06, L07, L08]
+# ============================================================== lesson 09
+
+L09 = Lesson(
+    filename="09_lr_finder.ipynb",
+    prefix="l09",
+    intro="""\
+# Lesson 09 exercises: the learning-rate finder
+
+The range test trains for a few hundred steps while the learning rate grows from tiny to huge,
+and reads a good learning rate off the loss curve. Here you write its two pieces.
+
+**You will practise**
+- the sweep: learning rates spaced evenly on a log scale, endpoints included;
+- the smoothing that makes the noisy curve readable: an exponential moving average with Adam's
+  bias correction.
+
+**Time**: about 25 minutes. **Prerequisite**: lesson 09 (the LR finder).
+
+""" + HOW + """
+
+Both functions here take and return **lists of Python floats** (a 1-D tensor or NumPy array is
+accepted too).""",
+    setup="""\
+import math
+
+import numpy as np
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l09_exponential_lr_schedule", "the exponential sweep", r"""
+The range test multiplies the learning rate by the same factor at every step, so that every
+decade gets the same number of steps: $10^{-7} \dots 10^{-6}$ is swept as carefully as $1 \dots 10$.
+With $N$ steps from $\eta_\text{start}$ to $\eta_\text{end}$, both included:
+
+$$\eta_i = \eta_\text{start} \left(\frac{\eta_\text{end}}{\eta_\text{start}}\right)^{i/(N-1)},
+\qquad i = 0, 1, \dots, N-1 .$$
+
+Write `exponential_lr_schedule(start_lr, end_lr, num_iters)`:
+- `start_lr < end_lr` are positive floats, `num_iters >= 2` an int;
+- return the list of `num_iters` learning rates: the first is `start_lr`, the last `end_lr`;
+- the check compares with `course_lib.lr_finder.exponential_lrs` (don't call it).
+
+*Hint*: `np.geomspace(start_lr, end_lr, num_iters)` is one line; the formula is another.
+Beware `np.logspace`: it takes exponents, not learning rates.""", '''\
+def exponential_lr_schedule(start_lr, end_lr, num_iters):
+    """num_iters learning rates from start_lr to end_lr (both included), evenly spaced on a log scale."""
+    ### BEGIN SOLUTION
+    ratio = end_lr / start_lr
+    return [start_lr * ratio ** (i / (num_iters - 1)) for i in range(num_iters)]  # i = 0 .. N-1
+    ### END SOLUTION'''),
+        Ex("l09_smooth_losses", "the bias-corrected moving average", r"""
+A range test's losses are noisy: each step sees one mini-batch. The finder plots an exponential
+moving average instead, started at 0 and bias-corrected exactly as Adam corrects its moments:
+
+$$a_0 = 0, \qquad a_i = \beta\, a_{i-1} + (1-\beta)\, \ell_i, \qquad
+\hat a_i = \frac{a_i}{1 - \beta^{\,i}}, \qquad i = 1, 2, \dots$$
+
+Without the correction the first values are pulled towards 0: $a_1 = (1-\beta)\,\ell_1$ is only
+2% of the first loss at $\beta = 0.98$, and $\hat a_1 = \ell_1$ puts it back.
+
+Write `smooth_losses(losses, beta=0.98)`:
+- `losses` is a list of floats, `0 <= beta < 1`;
+- return the list of the corrected values $\hat a_1, \dots, \hat a_n$, one per loss;
+- keep the running average $a_i$ uncorrected: only the values you return are divided;
+- do not modify `losses`. The check compares with `course_lib.lr_finder.smooth_losses`.
+
+*Hint*: count the steps from 1 (`enumerate(losses, start=1)`); with $i = 0$ the correction
+would divide by zero.""", '''\
+def smooth_losses(losses, beta=0.98):
+    """Bias-corrected exponential moving average of the losses, one value per loss."""
+    ### BEGIN SOLUTION
+    out, avg = [], 0.0
+    for i, loss in enumerate(losses, start=1):
+        avg = beta * avg + (1 - beta) * loss     # the running average, started at 0
+        out.append(avg / (1 - beta ** i))        # corrected copy; avg itself stays uncorrected
+    return out
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- A sweep over many decades is geometric: each step multiplies the lr by
+  $(\\eta_\\text{end}/\\eta_\\text{start})^{1/(N-1)}$, and the exponent $i/(N-1)$ puts both
+  endpoints in.
+- A moving average started at 0 is biased towards 0 for its first $\\sim 1/(1-\\beta)$ steps;
+  dividing by $1 - \\beta^i$ removes the bias, exactly as in Adam.
+- The running average stays uncorrected; only what you report is divided.""",
+)
+
+
+# ============================================================== lesson 10
+
+L10 = Lesson(
+    filename="10_second_order.ipynb",
+    prefix="l10",
+    intro="""\
+# Lesson 10 exercises: Newton's method and L-BFGS
+
+Gradient descent uses the slope; Newton's method also uses the curvature, and L-BFGS builds an
+approximation of the inverse curvature from the last few steps.
+
+**You will practise**
+- the Newton step $-H^{-1}g$, computed the right way (a linear solve, not an inverse);
+- the L-BFGS two-loop recursion, which multiplies by the inverse-Hessian approximation without
+  ever forming it.
+
+**Time**: about 40 minutes. **Prerequisite**: lesson 10 (second-order methods).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l10_newton_step", "the Newton step", r"""
+Near a point $x$, a function looks like the quadratic
+$f(x + d) \approx f(x) + g^\top d + \tfrac12 d^\top H d$, with gradient $g$ and Hessian $H$.
+Setting its gradient $g + H d$ to zero gives the **Newton step**
+
+$$d = -H^{-1} g, \qquad\text{that is, the solution of}\qquad H d = -g .$$
+
+Write `newton_step(grad, hessian)`:
+- `grad`: a float tensor of shape `(n,)`; `hessian`: a symmetric invertible float tensor of shape
+  `(n, n)`, of the same dtype;
+- return the step $d$, a tensor of shape `(n,)` (the caller does `x = x + d`);
+- do not modify the inputs.
+
+Some checks use indefinite Hessians (a saddle, a maximum): the formula does not care, and that
+is the lesson's warning. There the Newton step heads for the saddle or the top, not downhill.
+
+*Hint*: `torch.linalg.solve(A, b)` solves $A x = b$; it is faster and more accurate than
+forming `torch.linalg.inv(A)`.""", '''\
+def newton_step(grad, hessian):
+    """The Newton step d = -H^-1 g, the solution of H d = -g."""
+    ### BEGIN SOLUTION
+    return torch.linalg.solve(hessian, -grad)    # a linear solve, no explicit inverse
+    ### END SOLUTION'''),
+        Ex("l10_two_loop_direction", "the L-BFGS two-loop recursion", r"""
+L-BFGS keeps the last $m$ steps $s_i = x_{i+1} - x_i$ and gradient changes
+$y_i = g_{i+1} - g_i$ (oldest first, each with $y_i^\top s_i > 0$). They define an
+inverse-Hessian approximation $H_k$: start from $H_0 = \gamma I$ and apply the BFGS update
+once per pair, oldest first. The **two-loop recursion** computes $r = H_k g$ in $O(mn)$
+operations, without ever forming the $n \times n$ matrix:
+
+$$
+\begin{aligned}
+&\rho_i = 1 / (y_i^\top s_i), \qquad q \leftarrow g\\
+&\text{for } i = m-1, \dots, 0 \text{ (newest to oldest)}:\quad
+  \alpha_i \leftarrow \rho_i\, s_i^\top q, \quad q \leftarrow q - \alpha_i y_i\\
+&r \leftarrow \gamma\, q, \qquad \gamma = \frac{s_{m-1}^\top y_{m-1}}{y_{m-1}^\top y_{m-1}}
+  \ \text{(the newest pair)}\\
+&\text{for } i = 0, \dots, m-1 \text{ (oldest to newest)}:\quad
+  \beta \leftarrow \rho_i\, y_i^\top r, \quad r \leftarrow r + (\alpha_i - \beta)\, s_i
+\end{aligned}
+$$
+
+Write `two_loop_direction(g, s_list, y_list)`:
+- `g`: a float tensor of shape `(n,)`; `s_list`, `y_list`: lists of $m$ tensors of shape `(n,)`,
+  oldest first, same dtype as `g`; $m$ may be 0, and then $\gamma = 1$ and $r = g$;
+- return $r = H_k g$, a tensor of shape `(n,)`. The L-BFGS search direction is $-r$; this
+  function returns $r$ itself;
+- do not modify the inputs (`q = q - a * y` makes a new tensor; `q -= a * y` would change `g`
+  if `q` is `g`).
+
+The check does not use the recursion: it builds $H_k$ as an explicit matrix with the BFGS update
+$H \leftarrow (I - \rho s y^\top) H (I - \rho y s^\top) + \rho s s^\top$ and multiplies.
+
+*Hint*: store the $\alpha_i$ of the first loop in a list; the second loop needs them. `a @ b`
+of two 1-D tensors is their dot product.""", '''\
+def two_loop_direction(g, s_list, y_list):
+    """r = H_k g for the L-BFGS inverse-Hessian approximation (the search direction is -r)."""
+    ### BEGIN SOLUTION
+    m = len(s_list)
+    if m == 0:
+        return g.clone()                                      # H_0 = I
+    rho = [1.0 / (y @ s) for s, y in zip(s_list, y_list)]
+    alpha = [None] * m
+    q = g.clone()
+    for i in reversed(range(m)):                              # newest to oldest
+        alpha[i] = rho[i] * (s_list[i] @ q)
+        q = q - alpha[i] * y_list[i]
+    s, y = s_list[-1], y_list[-1]
+    r = (s @ y) / (y @ y) * q                                 # H_0 = gamma I, newest pair
+    for i in range(m):                                        # oldest to newest
+        beta = rho[i] * (y_list[i] @ r)
+        r = r + (alpha[i] - beta) * s_list[i]
+    return r
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- The Newton step solves $H d = -g$: a linear solve, never an explicit inverse. It jumps to the
+  stationary point of the local quadratic, which is a minimum only where $H$ is positive definite.
+- The two-loop recursion multiplies by the L-BFGS inverse Hessian in $O(mn)$: backwards through
+  the pairs, scale by $\\gamma = s^\\top y / y^\\top y$, forwards again.
+- $\\gamma$ gives the search direction the right length, so the line search usually accepts the
+  step of 1 at once.""",
+)
+
+
+# ============================================================== lesson 11
+
+L11 = Lesson(
+    filename="11_landscape_geometry.ipynb",
+    prefix="l11",
+    intro="""\
+# Lesson 11 exercises: saddles, curvature and sharpness
+
+Where the gradient is zero, the Hessian's eigenvalues say what kind of point it is; and the
+largest eigenvalue, the *sharpness*, says how narrow a minimum is.
+
+**You will practise**
+- classifying a critical point by the signs of the Hessian's eigenvalues, with a tolerance;
+- power iteration, the way to find the top eigenvalue of a Hessian you can only multiply by.
+
+**Time**: about 30 minutes. **Prerequisite**: lesson 11 (landscape geometry).
+
+""" + HOW,
+    setup="""\
+import torch
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l11_classify_critical_point", "what kind of critical point?", r"""
+At a point where the gradient is zero, the Hessian $H$ (symmetric) decides the shape. Its
+eigenvalues $\lambda_1, \dots, \lambda_n$ are the curvatures along its eigenvectors. An
+eigenvalue within `tol` of zero counts as **zero** (rounding never gives an exact 0). Then:
+
+| eigenvalues | return |
+|---|---|
+| some $> $ `tol` and some $< -$`tol` | `"saddle"` (zero eigenvalues don't change that) |
+| all $> $ `tol` | `"minimum"` |
+| all $< -$`tol` | `"maximum"` |
+| anything else (zeros, and the others of one sign) | `"degenerate"` |
+
+"Degenerate" means the second-order test is silent: along a zero eigenvalue the third or fourth
+derivatives decide.
+
+Write `classify_critical_point(hessian, tol=1e-6)`:
+- `hessian`: a symmetric float tensor of shape `(n, n)`, $n \ge 1$;
+- return one of the four strings, exactly as written (lower case);
+- do not modify `hessian`.
+
+*Hint*: `torch.linalg.eigvalsh` gives the eigenvalues of a symmetric matrix. The diagonal and
+the determinant are not enough: try `[[1, 2], [2, 1]]`, and a hilltop `-I` in two dimensions.""", '''\
+def classify_critical_point(hessian, tol=1e-6):
+    """'minimum', 'maximum', 'saddle' or 'degenerate', by the signs of the Hessian's eigenvalues."""
+    ### BEGIN SOLUTION
+    lam = torch.linalg.eigvalsh(hessian)
+    up, down = bool((lam > tol).any()), bool((lam < -tol).any())
+    if up and down:
+        return "saddle"                       # a way up and a way down, zeros or not
+    if bool((lam > tol).all()):
+        return "minimum"
+    if bool((lam < -tol).all()):
+        return "maximum"
+    return "degenerate"                       # some eigenvalue is (numerically) zero
+    ### END SOLUTION'''),
+        Ex("l11_power_iteration", "power iteration", r"""
+A network's Hessian has as many rows as the network has parameters: it is never formed. What
+autograd gives cheaply is a product $Hv$. **Power iteration** finds the eigenvalue of largest
+size from products alone: multiplying by $A$ again and again stretches $v$ most along that
+eigenvector, so $v$ turns towards it, and the Rayleigh quotient $v^\top A v$ of a unit vector
+$v$ tends to the eigenvalue.
+
+Here $A$ is an explicit symmetric matrix and the start vector is given, so the answer is exact.
+Exactly as the lesson's `top_eigenvalue` does, repeat `iters` times:
+
+1. normalise: $v \leftarrow v / \lVert v \rVert$;
+2. multiply: $w = A v$ (the only use of `matrix`);
+3. estimate: $\lambda = v^\top w$;
+4. $v \leftarrow w$.
+
+Write `power_iteration(matrix, v0, iters)`:
+- `matrix`: a symmetric float tensor `(n, n)`; `v0`: a nonzero float tensor `(n,)` of the same
+  dtype, of any length; `iters >= 1`: the number of products $Av$;
+- return the last estimate $\lambda$ as a 0-dim tensor;
+- do not modify the inputs.
+
+Power iteration finds the eigenvalue largest **in size**: one check has a large negative
+eigenvalue, and the Rayleigh quotient keeps its sign (the length $\lVert Av \rVert$ would not).
+
+*Hint*: `torch.linalg.vector_norm(v)`, and `v @ w` for the dot product.""", '''\
+def power_iteration(matrix, v0, iters):
+    """Estimate of the eigenvalue of largest size after `iters` products matrix @ v."""
+    ### BEGIN SOLUTION
+    v = v0
+    for _ in range(iters):
+        v = v / torch.linalg.vector_norm(v)   # unit vector (a new tensor: v0 stays as it is)
+        w = matrix @ v
+        lam = v @ w                           # Rayleigh quotient of a unit vector
+        v = w
+    return lam
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- At a critical point the signs of the Hessian's eigenvalues decide: all up a minimum, all down
+  a maximum, both a saddle; zero eigenvalues leave the test undecided. Diagonal entries and the
+  determinant can mislead.
+- In many dimensions "all positive" is rare, which is why saddles, not bad minima, are what
+  gradient descent meets.
+- Power iteration needs only products $Av$: with Hessian-vector products from autograd it
+  measures the sharpness of a network with millions of weights.""",
+)
+
+
+# ============================================================== lesson 12
+
+L12 = Lesson(
+    filename="12_full_recipe.ipynb",
+    prefix="l12",
+    intro="""\
+# Lesson 12 exercises: cross-entropy is compression
+
+A character model's loss is a code length: a model that gives the next character probability
+$p$ can code it in $-\\log_2 p$ bits. These exercises turn losses into bits, perplexities and
+bytes, and compute the baseline that every model has to beat.
+
+**You will practise**
+- converting a mean loss in nats to bits per character, perplexity and a compressed size;
+- the unigram baseline: character frequencies with add-one smoothing, scored on held-out text.
+
+**Time**: about 25 minutes. **Prerequisite**: lesson 12 (the full recipe).
+
+""" + HOW + """
+
+Both functions here return **Python floats** (a 0-dim tensor is accepted too).""",
+    setup="""\
+import collections
+import math
+
+from course_lib.exercises import check""",
+    exercises=[
+        Ex("l12_compression_numbers", "bits, perplexity and bytes", r"""
+`F.cross_entropy` reports the mean loss $L$ in **nats** per character (natural log). The
+lesson's table shows three other forms of the same number:
+
+$$\text{bits per char} = \frac{L}{\ln 2}, \qquad
+\text{perplexity} = e^{L} = 2^{\,\text{bits per char}}, \qquad
+\text{size in bytes} = \frac{n_\text{chars} \cdot \text{bits per char}}{8} .$$
+
+The size is what an arithmetic coder driven by the model needs to store `n_chars` characters
+(to within a few bytes), the number to put next to gzip's.
+
+Write `compression_numbers(mean_nll_nats, n_chars)` returning the tuple
+`(bits_per_char, perplexity, size_bytes)` of three floats: `mean_nll_nats >= 0` is a float,
+`n_chars` a positive int. Don't round.""", '''\
+def compression_numbers(mean_nll_nats, n_chars):
+    """(bits per character, perplexity, ideal compressed size in bytes) from a mean loss in nats."""
+    ### BEGIN SOLUTION
+    bits_per_char = mean_nll_nats / math.log(2)      # a bit is ln 2 nats
+    perplexity = math.exp(mean_nll_nats)             # = 2 ** bits_per_char
+    size_bytes = n_chars * bits_per_char / 8
+    return bits_per_char, perplexity, size_bytes
+    ### END SOLUTION'''),
+        Ex("l12_unigram_bits_per_char", "the unigram baseline", r"""
+The simplest character model ignores the context: it predicts every character with its
+frequency in the training text. A character the training text never contains would get
+probability 0 and cost infinitely many bits, so the counts are **smoothed**: add 1 to the count
+of every character of the vocabulary $V$ (add-one, or Laplace, smoothing):
+
+$$p(c) = \frac{\text{count}_\text{train}(c) + 1}{N_\text{train} + |V|}, \qquad
+\text{bits per char} = -\frac{1}{N_\text{test}} \sum_{c\ \in\ \text{test text}} \log_2 p(c) .$$
+
+Write `unigram_bits_per_char(train_text, test_text, vocab)`:
+- `train_text`, `test_text`: non-empty strings; `vocab`: a string of distinct characters that
+  contains every character of both texts ($|V|$ is `len(vocab)`);
+- count the **training** text only, score the **test** text: the cross-entropy, in bits per
+  character, of held-out text;
+- return a float.
+
+*Hint*: `collections.Counter(train_text)[c]` is 0 for a character it has not seen.""", '''\
+def unigram_bits_per_char(train_text, test_text, vocab):
+    """Cross-entropy (bits/char) on test_text of add-one-smoothed character frequencies of train_text."""
+    ### BEGIN SOLUTION
+    counts = collections.Counter(train_text)
+    total = len(train_text) + len(vocab)             # +1 for every character of the vocabulary
+    bits = sum(-math.log2((counts[c] + 1) / total) for c in test_text)
+    return bits / len(test_text)
+    ### END SOLUTION'''),
+    ],
+    summary="""\
+## What you practised
+
+- Nats, bits and perplexity are one number in three units: bits $= L/\\ln 2$, perplexity
+  $= e^L = 2^\\text{bits}$.
+- A model's cross-entropy is a compressed size: $n \\cdot$ bits $/ 8$ bytes, comparable with gzip.
+- Smoothing keeps unseen characters finite; the baseline is scored on held-out text, never on
+  the text it counted.""",
+)
+
+
+LESSONS = [L01, L02, L03, L04, L05, L06, L07, L08, L09, L10, L11, L12]
 
 
 # ============================================================== building

@@ -35,12 +35,15 @@ def main() -> int:
                 text = "".join(entry)
                 m = re.match(r'    Lesson\((\d+), "([a-z0-9_]+)"', text)
                 want = f"{int(m.group(1)):02d}_{m.group(2)}.ipynb" in present
-                has = text.rstrip().endswith('"ready"),')
+                has = '"ready"' in text
                 if want and not has:
-                    text = re.sub(r"\),(\s*)$", r', "ready"),\1', text, count=1)
+                    if "exercises=" in text:
+                        text = text.replace(",\n           exercises=", ', "ready",\n           exercises=', 1)
+                    else:
+                        text = re.sub(r"\),(\s*)$", r', "ready"),\1', text, count=1)
                     changed = True
                 elif has and not want:
-                    text = re.sub(r', "ready"\),(\s*)$', r"),\1", text, count=1)
+                    text = text.replace(', "ready"', "", 1)
                     changed = True
                 out.append(text)
                 entry = []

@@ -9,4 +9,8 @@ from course_lib.exercises.specs import (  # noqa: F401
     lesson06,
     lesson07,
     lesson08,
+    lesson09,
+    lesson10,
+    lesson11,
+    lesson12,
 )

@@ -224,3 +224,32 @@ def tensor_list_problem(name: str, expected: Sequence[torch.Tensor], got: Any) -
         if problem:
             return problem
     return None
+
+
+# ---------------------------------------------------------------- added for lessons 09-12
+# Answers that are lists of plain numbers (a sweep of learning rates, smoothed losses).
+
+__all__ += ["number_list"]
+
+
+def number_list(name: str, got: Any, length: int) -> tuple[torch.Tensor | None, str | None]:
+    """``(values, None)`` for a list/tuple of numbers or a 1-D tensor of ``length`` values, as a
+    float64 tensor; ``(None, message)`` otherwise (the message names the type or length problem)."""
+    if got is None:
+        return None, f"{name} is None: did you forget the `return`?"
+    if isinstance(got, torch.Tensor):
+        if got.dim() != 1:
+            return None, f"{name} should be a list of {length} numbers, got {describe(got)}"
+        if got.dtype == torch.bool:
+            return None, f"{name} should hold numbers, not True/False"
+        values = got.double()
+    elif isinstance(got, (list, tuple)):
+        bad = [x for x in got if as_float(x) is None]        # as_float refuses True/False too
+        if bad:
+            return None, f"{name} should hold numbers, but one entry is {describe(bad[0])}"
+        values = torch.tensor([as_float(x) for x in got], dtype=F64)
+    else:
+        return None, f"{name} should be a list of {length} numbers, got {describe(got)}"
+    if values.numel() != length:
+        return None, f"{name} holds {values.numel()} values; expected {length}"
+    return values, None

@@ -1,0 +1,190 @@
+"""Lesson 09 exercises: the learning-rate range test's two pieces.
+
+``exponential_lr_schedule`` is the sweep: ``num_iters`` learning rates from ``start_lr`` to
+``end_lr`` (both included), each one the previous times the same factor, exactly
+:func:`course_lib.lr_finder.exponential_lrs` (the reference):
+
+    lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iters - 1)),   i = 0 .. num_iters - 1
+
+``smooth_losses`` is the bias-corrected exponential moving average that the range test plots,
+exactly :func:`course_lib.lr_finder.smooth_losses` (the reference):
+
+    a_0 = 0,  a_i = beta * a_{i-1} + (1 - beta) * loss_i,  smoothed_i = a_i / (1 - beta ** i)
+
+with ``i`` counted from 1. Both take and return lists of plain numbers (a 1-D tensor or NumPy
+array is accepted too).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F64, diagnose, number_list
+from course_lib.lr_finder import exponential_lrs, smooth_losses
+
+__all__ = ["EXPONENTIAL_LR_SCHEDULE", "SMOOTH_LOSSES"]
+
+_RTOL, _ATOL = 1e-6, 1e-300   # admits float32 arithmetic; lrs span many decades
+
+
+def _t(values) -> torch.Tensor:
+    return torch.tensor([float(v) for v in values], dtype=F64)
+
+
+# ---------------------------------------------------------------- l09_exponential_lr_schedule
+
+def _sweep_cases(rng: np.random.Generator) -> list[Case]:
+    def decade(lo, hi):
+        return float(10.0 ** int(rng.integers(lo, hi)))
+
+    def n(lo, hi):
+        return int(rng.integers(lo, hi))
+
+    return [
+        Case("the classic sweep 1e-7 to 10", (1e-7, 10.0, n(80, 121))),
+        Case("five lrs over four decades", (1e-5, 1.0, 5)),
+        Case("two lrs (just the endpoints)", (decade(-6, -3), decade(-2, 1), 2)),
+        Case("a short sweep", (decade(-7, -4), decade(-1, 2), n(6, 12))),
+        Case("a narrow range, 0.01 to 0.05", (0.01, 0.05, n(9, 16))),
+        Case("three lrs", (float(rng.choice([2e-4, 3e-4, 5e-4])), 0.5, 3)),
+        Case("a long sweep over ten decades", (1e-8, 100.0, n(250, 400)), hidden=True),
+        Case("odd endpoints", (float(f"{rng.uniform(1, 9):.2f}e-6"), float(f"{rng.uniform(1, 9):.2f}"), n(20, 40)),
+             hidden=True),
+    ]
+
+
+def _sweep_reference(start_lr, end_lr, num_iters):
+    return [float(x) for x in exponential_lrs(start_lr, end_lr, num_iters)]
+
+
+def _sweep_compare(case: Case, expected, got) -> str | None:
+    s, e, n = case.args
+    if isinstance(got, (list, tuple, torch.Tensor)) and not (isinstance(got, torch.Tensor) and got.dim() != 1):
+        count = got.numel() if isinstance(got, torch.Tensor) else len(got)
+        if count == n + 1:
+            return (f"one lr too many: num_iters = {n} lrs, endpoints included (i = 0 .. num_iters - 1 "
+                    "and the exponent i / (num_iters - 1))")
+        if count == n - 1:
+            return (f"one lr too few: return num_iters = {n} lrs with both endpoints (i = 0 .. "
+                    "num_iters - 1 and the exponent i / (num_iters - 1))")
+    values, problem = number_list("the lrs", got, n)
+    if problem:
+        return problem
+    i = np.arange(n)
+    ratio = e / s
+    mistakes = [
+        ("the lrs are spaced linearly: the sweep is geometric, each lr the previous one times the same "
+         "factor (spaced evenly on a log scale)", _t(np.linspace(s, e, n))),
+        ("the last lr should be end_lr: the exponent is i / (num_iters - 1), so i = num_iters - 1 "
+         "lands exactly on it", _t(s * ratio ** (i / n))),
+        ("the first lr should be start_lr (i = 0 gives exponent 0)", _t(s * ratio ** ((i + 1) / n))),
+        ("the sweep runs backwards: start at start_lr and end at end_lr", _t(list(reversed(expected)))),
+        ("np.logspace / torch.logspace take exponents (log10 of the lrs), not the lrs themselves: "
+         "np.geomspace(start_lr, end_lr, num_iters) takes the lrs",
+         _t(np.logspace(s, e, n)) if e < 300 else None),
+        ("the exponent is i / (num_iters - 1), not (i / (num_iters - 1)) ** 2 or similar: every step "
+         "multiplies the lr by the same factor", _t(s * ratio ** ((i / (n - 1)) ** 2))),
+    ]
+    mistakes = [(m, c) for m, c in mistakes if c is not None]
+    return diagnose("the lrs", _t(expected), values, mistakes, rtol=_RTOL, atol=_ATOL)
+
+
+EXPONENTIAL_LR_SCHEDULE = register(Exercise(
+    grade_id="l09_exponential_lr_schedule",
+    function="exponential_lr_schedule",
+    points=1,
+    make_cases=_sweep_cases,
+    reference=_sweep_reference,
+    compare=_sweep_compare,
+    hint="lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iters - 1)) for i in range(num_iters).",
+))
+
+
+# ---------------------------------------------------------------- l09_smooth_losses
+
+def _sweep_losses(rng: np.random.Generator, n: int, noise: float = 0.05) -> list[float]:
+    """A range test's raw losses: flat, then falling, then blowing up, with noise."""
+    x = np.linspace(0.0, 1.0, n)
+    curve = 2.3 - 1.5 / (1 + np.exp(-(x - 0.5) * 12)) + 40.0 * np.maximum(x - 0.85, 0.0) ** 2
+    return [round(float(v), 5) for v in curve * np.exp(noise * rng.normal(size=n))]
+
+
+def _smooth_cases(rng: np.random.Generator) -> list[Case]:
+    level = round(float(rng.uniform(1.0, 3.0)), 3)
+    return [
+        Case("a range test's losses, default beta", (_sweep_losses(rng, 60),)),
+        Case("beta = 0.9", (_sweep_losses(rng, 30, 0.1),), {"beta": 0.9}),
+        Case("constant losses (the corrected average is that constant)", ([level] * 12,), {"beta": 0.8}),
+        Case("the first three losses", (_sweep_losses(rng, 3),), {"beta": 0.98}),
+        Case("one loss", ([round(float(rng.uniform(1, 3)), 4)],)),
+        Case("beta = 0 (no smoothing)", (_sweep_losses(rng, 8),), {"beta": 0.0}),
+        Case("beta = 0.5, noisy", (_sweep_losses(rng, 20, 0.3),), {"beta": 0.5}),
+        Case("a long sweep", (_sweep_losses(rng, 300),), hidden=True),
+        Case("beta = 0.99, short", (_sweep_losses(rng, 15, 0.2),), {"beta": 0.99}, hidden=True),
+    ]
+
+
+def _smooth_reference(losses, beta=0.98):
+    return [float(x) for x in smooth_losses(losses, beta)]
+
+
+def _ema(losses, beta, *, correct=lambda i: i, start_first=False, swap=False, compound=False):
+    """The moving average and its typical variants (``correct`` gives the exponent for step i)."""
+    out, avg = [], 0.0
+    b = 1 - beta if swap else beta
+    for i, loss in enumerate(losses, start=1):
+        avg = float(loss) if start_first and i == 1 else b * avg + (1 - b) * float(loss)
+        k = correct(i)
+        if k is None:
+            out.append(avg)
+            continue
+        denom = 1 - b ** k
+        value = avg / denom if denom != 0 else math.inf
+        if compound:
+            avg = value
+        out.append(value)
+    return out
+
+
+def _smooth_compare(case: Case, expected, got) -> str | None:
+    (losses,) = case.args
+    beta = case.kwargs.get("beta", 0.98)
+    values, problem = number_list("the smoothed losses", got, len(losses))
+    if problem:
+        if not isinstance(got, (list, tuple, torch.Tensor)) and got is not None and len(losses) > 1:
+            problem += " (one smoothed value per loss)"
+        return problem
+    mistakes = [
+        ("the bias correction is missing: divide the running average by (1 - beta ** i), i counted "
+         "from 1; without it the first values are pulled towards 0", _t(_ema(losses, beta, correct=lambda i: None))),
+        ("you started the average at the first loss (as torch-lr-finder does): here it starts at 0 and "
+         "the bias correction, a_i / (1 - beta ** i), undoes that start",
+         _t(_ema(losses, beta, correct=lambda i: None, start_first=True))),
+        ("beta and 1 - beta are swapped: the old average gets the weight beta, the new loss 1 - beta",
+         _t(_ema(losses, beta, swap=True))),
+        ("beta and 1 - beta are swapped: the old average gets the weight beta, the new loss 1 - beta",
+         _t(_ema(losses, beta, swap=True, correct=lambda i: None))),
+        ("the bias correction's exponent is off by one: divide by 1 - beta ** i with i = 1 for the "
+         "first loss", _t(_ema(losses, beta, correct=lambda i: i + 1))),
+        ("correct a copy, not the running average itself: keep a_i = beta * a_(i-1) + (1 - beta) * "
+         "loss_i uncorrected and return a_i / (1 - beta ** i)", _t(_ema(losses, beta, compound=True))),
+    ]
+    nonfinite = ("some values are NaN or inf: with i counted from 0 the first correction divides by "
+                 "1 - beta ** 0 = 0; count the steps from 1")
+    return diagnose("the smoothed losses", _t(expected), values, mistakes, rtol=1e-6, atol=1e-9,
+                    nonfinite=nonfinite)
+
+
+SMOOTH_LOSSES = register(Exercise(
+    grade_id="l09_smooth_losses",
+    function="smooth_losses",
+    points=2,
+    make_cases=_smooth_cases,
+    reference=_smooth_reference,
+    compare=_smooth_compare,
+    hint="avg = 0; for i = 1, 2, ...: avg = beta * avg + (1 - beta) * loss_i, append avg / (1 - beta ** i).",
+))

@@ -1,0 +1,215 @@
+"""Lesson 10 exercises: Newton's step and the L-BFGS two-loop recursion.
+
+``newton_step(grad, hessian)`` returns the Newton step ``-H^{-1} g`` (the reference solves
+``H d = -g`` with ``torch.linalg.solve`` in float64). The Hessians are symmetric and
+well-conditioned, some indefinite: the formula does not care, which is the lesson's warning.
+
+``two_loop_direction(g, s_list, y_list)`` returns ``r = H_k g``, the vector the two-loop
+recursion computes, with ``H_0 = gamma I`` and ``gamma = s^T y / y^T y`` of the NEWEST pair
+(``gamma = 1`` with no pairs); the L-BFGS search direction is ``-r``. The reference does not
+use the recursion: it builds ``H_k`` as an explicit matrix by the BFGS inverse update
+
+    H <- (I - rho s y^T) H (I - rho y s^T) + rho s s^T,   rho = 1 / (y^T s),
+
+applied to ``gamma I`` with the pairs oldest first, and multiplies. (Nocedal & Wright, Algorithm
+7.4 and eq. 7.20; :func:`course_lib.second_order.two_loop_direction` is checked against it in
+the tests.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import F32, F64, as_tensor, describe, diagnose, tolerances
+
+__all__ = ["NEWTON_STEP", "TWO_LOOP_DIRECTION"]
+
+
+def _spd(rng: np.random.Generator, n: int, lo: float = 0.5, hi: float = 5.0,
+         signs: np.ndarray | None = None) -> np.ndarray:
+    """A symmetric matrix with eigenvalues of size in [lo, hi] (negative where signs < 0)."""
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    lam = rng.uniform(lo, hi, size=n)
+    if signs is not None:
+        lam = lam * signs
+    a = (q * lam) @ q.T
+    return (a + a.T) / 2
+
+
+# ---------------------------------------------------------------- l10_newton_step
+
+def _newton_cases(rng: np.random.Generator) -> list[Case]:
+    def g(n, dtype=F64):
+        return as_tensor(rng.normal(size=n), dtype)
+
+    def h(n, dtype=F64, **kw):
+        return as_tensor(_spd(rng, n, **kw), dtype)
+
+    rosen = np.array([[802.0, -400.0], [-400.0, 200.0]])    # Rosenbrock's Hessian at (1, 1)
+    return [
+        Case("a 2-D bowl", (g(2), h(2))),
+        Case("a 5-D bowl", (g(5), h(5))),
+        Case("a diagonal Hessian", (g(4), as_tensor(np.diag(rng.uniform(0.5, 4.0, size=4))))),
+        Case("one dimension", (g(1), h(1))),
+        Case("Rosenbrock's Hessian at its minimum (a narrow valley)", (g(2), as_tensor(rosen))),
+        Case("a saddle (indefinite Hessian)", (g(3), h(3, signs=np.array([1.0, -1.0, 1.0])))),
+        Case("float32", (g(4, F32), h(4, F32, lo=1.0, hi=3.0))),
+        Case("a larger bowl", (g(12), h(12)), hidden=True),
+        Case("a maximum (negative definite)", (g(3), h(3, signs=-np.ones(3))), hidden=True),
+    ]
+
+
+def _newton_reference(grad, hessian):
+    return -torch.linalg.solve(hessian.double(), grad.double()).to(grad.dtype)
+
+
+def _newton_compare(case: Case, expected, got) -> str | None:
+    grad, hessian = case.args
+    g, H = grad.double(), hessian.double()
+    step = torch.linalg.solve(H, g)
+    mistakes = [
+        ("the step goes uphill: the Newton step is MINUS H^-1 g", step),
+        ("you multiplied by the Hessian: the Newton step divides by it, d = -H^-1 g (solve H d = -g)", -(H @ g)),
+        ("that is a plain gradient step, -g: the Newton step is -H^-1 g", -g),
+        ("you divided by the diagonal of H only: use the whole Hessian, solve H d = -g",
+         -g / torch.diagonal(H)),
+        ("the step goes uphill and multiplies by H: the Newton step is -H^-1 g", H @ g),
+    ]
+    rtol, atol = tolerances(grad, hessian)
+    return diagnose("the step", expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+NEWTON_STEP = register(Exercise(
+    grade_id="l10_newton_step",
+    function="newton_step",
+    points=1,
+    make_cases=_newton_cases,
+    reference=_newton_reference,
+    compare=_newton_compare,
+    hint="solve H d = -g for d: torch.linalg.solve(hessian, -grad).",
+))
+
+
+# ---------------------------------------------------------------- l10_two_loop_direction
+
+def _pairs(rng: np.random.Generator, n: int, m: int, dtype=F64, one_matrix: bool = True,
+           scale: float = 1.0) -> tuple:
+    """g and m curvature pairs (s, y) with y^T s > 0: y = A s for SPD A (one A, or one per pair)."""
+    a = _spd(rng, n, 0.5, 5.0)
+    s_list, y_list = [], []
+    for _ in range(m):
+        s = scale * rng.normal(size=n)
+        y = (a if one_matrix else _spd(rng, n, 0.3, 8.0)) @ s
+        s_list.append(as_tensor(s, dtype))
+        y_list.append(as_tensor(y, dtype))
+    return as_tensor(rng.normal(size=n), dtype), s_list, y_list
+
+
+def _two_loop_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("one pair", _pairs(rng, 3, 1)),
+        Case("three pairs from a quadratic", _pairs(rng, 4, 3)),
+        Case("five pairs, each from a different curvature", _pairs(rng, 6, 5, one_matrix=False)),
+        Case("no pairs yet (the first step)", (as_tensor(rng.normal(size=4)), [], [])),
+        Case("two pairs, small steps", _pairs(rng, 3, 2, scale=1e-2)),
+        Case("float32", _pairs(rng, 5, 3, dtype=F32)),
+        Case("more pairs than dimensions", _pairs(rng, 3, 6, one_matrix=False)),
+        Case("a larger problem", _pairs(rng, 20, 7, one_matrix=False), hidden=True),
+        Case("four pairs from a quadratic", _pairs(rng, 8, 4), hidden=True),
+    ]
+
+
+def _bfgs_matrix(s_list, y_list, gamma, *, rho=lambda s, y: 1.0 / float(y @ s), order=None) -> torch.Tensor:
+    """The L-BFGS inverse Hessian as an explicit matrix: the BFGS update of gamma I, oldest first."""
+    n = s_list[0].numel()
+    eye = torch.eye(n, dtype=F64)
+    H = gamma * eye
+    for i in (order if order is not None else range(len(s_list))):
+        s, y = s_list[i], y_list[i]
+        r = rho(s, y)
+        H = (eye - r * torch.outer(s, y)) @ H @ (eye - r * torch.outer(y, s)) + r * torch.outer(s, s)
+    return H
+
+
+def _gamma(s_list, y_list, which: int = -1) -> float:
+    if not s_list:
+        return 1.0
+    s, y = s_list[which].double(), y_list[which].double()
+    return float(s @ y) / float(y @ y)
+
+
+def _two_loop_reference(g, s_list, y_list):
+    if not s_list:
+        return g.clone()
+    S = [s.double() for s in s_list]
+    Y = [y.double() for y in y_list]
+    return (_bfgs_matrix(S, Y, _gamma(S, Y)) @ g.double()).to(g.dtype)
+
+
+def _recursion(g, S, Y, gamma, *, first=None, second=None, rho=lambda s, y: 1.0 / float(y @ s),
+               gamma_at_end=False):
+    """The two-loop recursion with its typical variants (loop orders, rho, where gamma goes)."""
+    m = len(S)
+    first = reversed(range(m)) if first is None else first
+    second = range(m) if second is None else second
+    alpha = [0.0] * m
+    q = g.clone()
+    for i in first:
+        alpha[i] = rho(S[i], Y[i]) * float(S[i] @ q)
+        q = q - alpha[i] * Y[i]
+    r = q if gamma_at_end else gamma * q
+    for i in second:
+        beta = rho(S[i], Y[i]) * float(Y[i] @ r)
+        r = r + (alpha[i] - beta) * S[i]
+    return gamma * r if gamma_at_end else r
+
+
+def _two_loop_compare(case: Case, expected, got) -> str | None:
+    g0, s_list, y_list = case.args
+    if isinstance(got, (list, tuple)) and got and all(isinstance(x, torch.Tensor) for x in got):
+        return f"should return one tensor, the vector H g of the same shape as g, got {describe(got)}"
+    g = g0.double()
+    rtol, atol = tolerances(g0, *s_list, *y_list)
+    if not s_list:
+        mistakes = [("the direction is H g, not -H g: with no pairs H_0 = I and the answer is g itself "
+                     "(the caller steps along -r)", -g)]
+        return diagnose("the direction", expected, got, mistakes, rtol=rtol, atol=atol)
+    S, Y = [s.double() for s in s_list], [y.double() for y in y_list]
+    m = len(S)
+    gamma = _gamma(S, Y)
+    inverted = lambda s, y: float(y @ s)           # noqa: E731
+    mistakes = [
+        ("return H g itself: the search direction is -r, but this function returns r = H g",
+         -expected.double()),
+        ("H_0 should be gamma I with gamma = s^T y / y^T y of the newest pair: you used H_0 = I (no scaling)",
+         _recursion(g, S, Y, 1.0)),
+        ("gamma is upside down: gamma = s^T y / y^T y (about 1 / curvature, the inverse Hessian's scale)",
+         _recursion(g, S, Y, 1.0 / gamma)),
+        ("gamma comes from the NEWEST pair (the last in the lists), not the oldest",
+         _recursion(g, S, Y, _gamma(S, Y, 0))),
+        ("rho is inverted: rho_i = 1 / (y_i^T s_i)", _recursion(g, S, Y, gamma, rho=inverted)),
+        ("the loops run in the wrong order: the first goes from the newest pair back to the oldest "
+         "(reversed), the second from the oldest to the newest",
+         _recursion(g, S, Y, gamma, first=range(m), second=reversed(range(m)))),
+        ("the first loop goes from the NEWEST pair back to the oldest: for i in reversed(range(m))",
+         _recursion(g, S, Y, gamma, first=range(m))),
+        ("the second loop goes from the OLDEST pair to the newest: for i in range(m)",
+         _recursion(g, S, Y, gamma, second=reversed(range(m)))),
+        ("scale by gamma between the two loops (r = gamma q), not at the end",
+         _recursion(g, S, Y, gamma, gamma_at_end=True)),
+    ]
+    return diagnose("the direction", expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+TWO_LOOP_DIRECTION = register(Exercise(
+    grade_id="l10_two_loop_direction",
+    function="two_loop_direction",
+    points=3,
+    make_cases=_two_loop_cases,
+    reference=_two_loop_reference,
+    compare=_two_loop_compare,
+    hint="q = g; newest to oldest: a_i = rho_i s_i.q, q -= a_i y_i; r = gamma q; oldest to newest: "
+         "b = rho_i y_i.r, r += (a_i - b) s_i; rho_i = 1 / y_i.s_i, gamma = s.y / y.y of the newest pair.",
+))

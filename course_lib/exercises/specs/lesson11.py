@@ -1,0 +1,245 @@
+"""Lesson 11 exercises: reading a critical point off its Hessian, and power iteration.
+
+``classify_critical_point(hessian, tol=1e-6)`` names the kind of point by the signs of the
+Hessian's eigenvalues, an eigenvalue within ``tol`` of 0 counting as zero:
+
+    some > tol and some < -tol  -> "saddle"     (a zero eigenvalue does not change that)
+    all > tol                   -> "minimum"
+    all < -tol                  -> "maximum"
+    otherwise                   -> "degenerate" (zeros and one sign: the second-order test is silent)
+
+The Hessians are built as ``Q diag(lambda) Q^T`` with chosen eigenvalues, nonzero ones at least
+0.2 from 0 and "zero" ones exactly 0 or far inside ``tol``, so the answer never hangs on rounding.
+
+``power_iteration(matrix, v0, iters)`` is the lesson's ``top_eigenvalue`` on an explicit matrix,
+started from a given vector so the answer is exact: ``iters`` times, normalise ``v``, compute
+``Av``, the estimate ``v . Av`` (the Rayleigh quotient), then ``v = Av``; return the last
+estimate as a 0-dim tensor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    as_float,
+    as_tensor,
+    describe,
+    diagnose,
+    diagnose_exact,
+)
+
+__all__ = ["CLASSIFY_CRITICAL_POINT", "POWER_ITERATION"]
+
+KINDS = ("minimum", "maximum", "saddle", "degenerate")
+
+
+def _with_eigenvalues(rng: np.random.Generator, lam, dtype=F64) -> torch.Tensor:
+    lam = np.asarray(lam, dtype=float)
+    q, _ = np.linalg.qr(rng.normal(size=(len(lam), len(lam))))
+    a = (q * lam) @ q.T
+    return as_tensor((a + a.T) / 2, dtype)
+
+
+# ---------------------------------------------------------------- l11_classify_critical_point
+
+def _classify_cases(rng: np.random.Generator) -> list[Case]:
+    def size(n, sign=1.0):
+        return sign * rng.uniform(0.2, 5.0, size=n)
+
+    def H(*parts, dtype=F64):
+        return _with_eigenvalues(rng, rng.permutation(np.concatenate([np.atleast_1d(p) for p in parts])), dtype)
+
+    p, q = sorted(rng.uniform(0.5, 3.0, size=2))
+    return [
+        Case("a 2-D bowl", (H(size(2)),)),
+        Case("x^2 - y^2 at the origin", (torch.tensor([[2.0, 0.0], [0.0, -2.0]], dtype=F64),)),
+        Case("a saddle whose diagonal is all positive", (torch.tensor([[p, q], [q, p]], dtype=F64),)),
+        Case("a 2-D hilltop (the determinant is positive here too)", (H(size(2, -1.0)),)),
+        Case("a 4-D saddle with two downhill directions", (H(size(2), size(2, -1.0)),)),
+        Case("a valley floor (one zero eigenvalue)", (H(size(2), [0.0]),)),
+        Case("up, down and flat", (H(size(1), size(1, -1.0), [0.0]),)),
+        Case("an eigenvalue of 1e-9 counts as zero", (H(size(2), [1e-9]),)),
+        Case("one dimension, curving down", (H(size(1, -1.0)),)),
+        Case("a float32 bowl", (H(size(4), dtype=F32),)),
+        Case("a 6-D saddle", (H(size(5), size(1, -1.0)),), hidden=True),
+        Case("flat on top of a ridge", (H(size(3, -1.0), [0.0, 0.0]),), hidden=True),
+        Case("a shallow bowl with tol = 0.1", (H(size(2), [0.05]),), {"tol": 0.1}, hidden=True),
+        Case("a 3-D hilltop", (H(size(3, -1.0)),), hidden=True),
+    ]
+
+
+def _kind(lam: torch.Tensor, tol: float) -> str:
+    if bool((lam > tol).any()) and bool((lam < -tol).any()):
+        return "saddle"
+    if bool((lam > tol).all()):
+        return "minimum"
+    if bool((lam < -tol).all()):
+        return "maximum"
+    return "degenerate"
+
+
+def _classify_reference(hessian, tol=1e-6):
+    return _kind(torch.linalg.eigvalsh(hessian.double()), tol)
+
+
+def _classify_compare(case: Case, expected, got) -> str | None:
+    (hessian,) = case.args
+    tol = case.kwargs.get("tol", 1e-6)
+    if got is None:
+        return "returned None: did you forget the `return`?"
+    if not isinstance(got, str):
+        return f"should return one of the strings {', '.join(map(repr, KINDS))}, got {describe(got)}"
+    if got == expected:
+        return None
+    if got.strip().lower() in KINDS:
+        if got.strip().lower() == expected:
+            return f"return exactly {expected!r}: lower case, no spaces"
+    elif got not in KINDS:
+        return f"should return one of {', '.join(map(repr, KINDS))}, got another string"
+    H = hessian.double()
+    lam = torch.linalg.eigvalsh(H)
+    diag = torch.diagonal(H)
+    det = float(torch.linalg.det(H))
+
+    def by_det() -> str:
+        if abs(det) <= tol:
+            return "degenerate"
+        return "minimum" if det > 0 else "saddle"
+
+    def zeros_first() -> str:
+        return "degenerate" if bool((lam.abs() <= tol).any()) else _kind(lam, tol)
+
+    def semidefinite() -> str:
+        if bool((lam >= -tol).all()) and bool((lam > tol).any()):
+            return "minimum"
+        if bool((lam <= tol).all()) and bool((lam < -tol).any()):
+            return "maximum"
+        return _kind(lam, tol)
+
+    swap = {"minimum": "maximum", "maximum": "minimum"}
+    mistakes = [
+        ("minimum and maximum are swapped: all eigenvalues positive (curving up in every direction) "
+         "is a minimum", swap.get(expected, expected)),
+        ("a zero eigenvalue leaves the test undecided: all > tol for a minimum (all < -tol for a "
+         "maximum), otherwise 'degenerate'", semidefinite()),
+        ("one uphill and one downhill direction make a saddle, whatever zero eigenvalues there are "
+         "too: check for a saddle before checking for zeros", zeros_first()),
+        ("read the eigenvalues (torch.linalg.eigvalsh), not the diagonal: the diagonal entries are the "
+         "curvatures along the axes only, and a saddle can hide between them", _kind(diag, tol)),
+        ("an eigenvalue within tol of 0 counts as zero: compare with tol, not with exactly 0",
+         _kind(lam, 0.0)),
+        ("the determinant does not decide it: it is the product of the eigenvalues, positive for two "
+         "negative ones too; look at the eigenvalues' signs", by_det()),
+    ]
+    message = diagnose_exact(expected, got, mistakes)
+    if message:
+        return message
+    return f"that is not {got!r}: " + ("compare the signs of the eigenvalues with +tol and -tol"
+                                       if case.hidden else f"the eigenvalues say {expected!r}")
+
+
+CLASSIFY_CRITICAL_POINT = register(Exercise(
+    grade_id="l11_classify_critical_point",
+    function="classify_critical_point",
+    points=2,
+    make_cases=_classify_cases,
+    reference=_classify_reference,
+    compare=_classify_compare,
+    hint="lam = torch.linalg.eigvalsh(hessian); saddle if some > tol and some < -tol; minimum if all > tol; "
+         "maximum if all < -tol; else degenerate.",
+))
+
+
+# ---------------------------------------------------------------- l11_power_iteration
+
+def _power_cases(rng: np.random.Generator) -> list[Case]:
+    def v(n, dtype=F64):
+        return as_tensor(rng.normal(size=n), dtype)
+
+    def M(lam, dtype=F64):
+        return _with_eigenvalues(rng, lam, dtype)
+
+    def unit(n):
+        w = v(n)
+        return w / torch.linalg.vector_norm(w)
+
+    def spread(n, top=5.0):
+        return np.concatenate([[top], rng.uniform(0.1, 0.6 * top, size=n - 1)])
+
+    return [
+        Case("one step", (M(spread(3)), v(3), 1)),
+        Case("three steps", (M(spread(4)), v(4), 3)),
+        Case("converged after 200 steps", (M(spread(5)), v(5), 200)),
+        Case("the largest eigenvalue in size is negative", (M([-6.0, 2.0, 1.0, 0.5]), v(4), 60)),
+        Case("a diagonal matrix, 10 steps", (torch.diag(as_tensor(rng.uniform(0.5, 3.0, size=3))), v(3), 10)),
+        Case("a start vector of length 10", (M(spread(3)), 10.0 * unit(3), 2)),
+        Case("float32", (M(spread(4), F32), v(4, F32), 8)),
+        Case("a Hessian-sized problem", (M(spread(30, 12.0)), v(30), 25), hidden=True),
+        Case("two steps", (M(spread(6)), v(6), 2), hidden=True),
+    ]
+
+
+def _power(A, v0, iters, *, estimate="rayleigh", normalise=True, first_norm=True):
+    """The power iteration and its typical variants; returns the last estimate (float64)."""
+    A, v = A.double(), v0.double()
+    lam = torch.tensor(float("nan"), dtype=F64)
+    for k in range(iters):
+        if normalise and (first_norm or k > 0):
+            v = v / torch.linalg.vector_norm(v)
+        Av = A @ v
+        lam = torch.linalg.vector_norm(Av) if estimate == "norm" else v @ Av
+        v = Av
+    return lam
+
+
+def _power_reference(matrix, v0, iters):
+    return _power(matrix, v0, iters).to(matrix.dtype)
+
+
+def _power_compare(case: Case, expected, got) -> str | None:
+    A, v0, iters = case.args
+    if isinstance(got, (tuple, list)) and got and isinstance(got[0], torch.Tensor) and got[0].numel() == 1:
+        return "return the eigenvalue estimate only (a 0-dim tensor), not a tuple"
+    if isinstance(got, torch.Tensor) and got.dim() == 1 and got.numel() == A.shape[0] > 1:
+        return "that looks like a vector: return the eigenvalue estimate v . Av, a 0-dim tensor"
+    if isinstance(got, (int, float)) and as_float(got) is not None:
+        got = torch.tensor(float(got), dtype=F64)     # a Python number is fine here
+    if isinstance(got, torch.Tensor) and got.numel() == 1 and got.dim() > 0:
+        got = got.reshape(())
+    lam = torch.linalg.eigvalsh(A.double())
+    top = lam[lam.abs().argmax()]
+    mistakes = [
+        ("that is the exact eigenvalue (eigvalsh / eig): compute the estimate after exactly `iters` "
+         "products A @ v, as the lesson's top_eigenvalue does", top),
+        ("that is the exact eigenvalue (eigvalsh / eig): compute the estimate after exactly `iters` "
+         "products A @ v, as the lesson's top_eigenvalue does", lam.max()),
+        ("estimate with the Rayleigh quotient v . Av (v of length 1), not the length of Av: the length "
+         "has lost the eigenvalue's sign and converges differently", _power(A, v0, iters, estimate="norm")),
+        ("one product too many: `iters` products A @ v in all, and the estimate is v . Av of the last "
+         "normalised v that you multiplied", _power(A, v0, iters + 1)),
+        ("one product too few: `iters` products A @ v in all, and the estimate is v . Av of the last "
+         "normalised v that you multiplied", _power(A, v0, iters - 1) if iters > 1 else None),
+        ("normalise v to length 1 before each product (v0 too): v . Av is the eigenvalue estimate only "
+         "for a unit vector", _power(A, v0, iters, first_norm=False)),
+        ("normalise v to length 1 before each product: without it v . Av grows like the eigenvalue "
+         "to the power 2 * iters", _power(A, v0, iters, normalise=False)),
+    ]
+    mistakes = [(m, c) for m, c in mistakes if c is not None]
+    rtol, atol = (1e-4, 1e-5) if A.dtype == F32 else (1e-7, 1e-10)
+    return diagnose("the eigenvalue estimate", expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+POWER_ITERATION = register(Exercise(
+    grade_id="l11_power_iteration",
+    function="power_iteration",
+    points=2,
+    make_cases=_power_cases,
+    reference=_power_reference,
+    compare=_power_compare,
+    hint="v = v0; repeat iters times: v = v / v.norm(); Av = matrix @ v; lam = v @ Av; v = Av. Return lam.",
+))
