@@ -10,26 +10,31 @@
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from exercise_support import (
+    ALL_NOTEBOOKS,
+    GRADE_ID,
+    NBGRADER_KEYS,
+    SEEDS,
+    SOLUTIONS,
+    case_outcomes,
+    nbg,
+    read_notebook,
+    solution,
+    solution_sources,
+)
 
 from course_lib.exercises import codec
-from course_lib.exercises.core import CheckFailed, all_exercises, check, get, run_case
+from course_lib.exercises.core import CheckFailed, all_exercises, check, get
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
-NOTEBOOKS = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
-SEEDS = (0, 1, 2024)
-GRADE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
-NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "grade_id", "points"}
+NOTEBOOKS = ALL_NOTEBOOKS
 
 # the exercises of lessons 01-05 (points as the notebooks state them)
 LESSON_EXERCISES = {
@@ -42,52 +47,6 @@ LESSON_EXERCISES = {
     "l05_adagrad_step": ("adagrad_step", 2), "l05_rmsprop_step": ("rmsprop_step", 2),
     "l05_adam_step": ("adam_step", 3),
 }
-
-
-# ------------------------------------------------------------------ solution notebooks
-
-def _nbg(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-@functools.cache
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
-
-
-@functools.cache
-def _solution_sources() -> dict[str, tuple[str, str, str]]:
-    """grade_id -> (notebook name, setup source, solution source).
-
-    The setup is every ordinary code cell (neither solution nor grade cell) above the
-    solution cell, as a learner would have run it.
-    """
-    found = {}
-    for path in NOTEBOOKS:
-        setup = []
-        for cell in _read(path).cells:
-            if cell.cell_type != "code":
-                continue
-            meta = _nbg(cell)
-            if meta.get("solution"):
-                found[meta["grade_id"]] = (path.name, "\n\n".join(setup), cell.source)
-            elif not meta.get("grade"):
-                setup.append(cell.source)
-    return found
-
-
-def solution(grade_id: str):
-    """The learner function defined by the solution cell, exec'd in a fresh namespace."""
-    name, setup, source = _solution_sources()[grade_id]
-    ns: dict = {"__name__": f"solution_{grade_id}"}
-    exec(compile(setup, f"{name}:setup", "exec"), ns)
-    exec(compile(source, f"{name}:{grade_id}", "exec"), ns)
-    return ns[get(grade_id).function]
-
-
-def _outcomes(grade_id: str, fn, seed: int = 0, hidden: bool = True):
-    ex = get(grade_id)
-    return [run_case(ex, fn, c) for c in ex.cases(seed) if hidden or not c.hidden]
 
 
 # ------------------------------------------------------------------ the registry
@@ -142,8 +101,8 @@ def test_cases_are_deterministic_in_the_seed(grade_id):
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("grade_id", sorted(all_exercises()))
 def test_solution_passes_every_case(grade_id, seed):
-    assert grade_id in _solution_sources(), f"no solution cell with grade_id {grade_id} in solutions/"
-    failed = [o for o in _outcomes(grade_id, solution(grade_id), seed) if not o.ok]
+    assert grade_id in solution_sources(), f"no solution cell with grade_id {grade_id} in solutions/"
+    failed = [o for o in case_outcomes(grade_id, solution(grade_id), seed) if not o.ok]
     assert not failed, "\n".join(f"{o.case}: {o.message}" for o in failed)
 
 
@@ -369,7 +328,7 @@ def test_wrong_implementation_is_diagnosed(grade_id, label, wrong, keyword):
     feedback = "\n".join(line for line in info.value.lines if line.startswith("  - "))
     assert keyword.lower() in feedback.lower(), f"{label}: expected {keyword!r} in\n{info.value}"
     # and the grader (all cases) fails it too
-    assert not all(o.ok for o in _outcomes(grade_id, wrong))
+    assert not all(o.ok for o in case_outcomes(grade_id, wrong))
 
 
 def test_every_lesson_exercise_has_two_wrong_implementations():
@@ -387,7 +346,7 @@ def _not_implemented(*args, **kwargs):
 
 @pytest.mark.parametrize("grade_id", sorted(LESSON_EXERCISES))
 def test_not_implemented_is_reported(grade_id):
-    outcomes = _outcomes(grade_id, _not_implemented)
+    outcomes = case_outcomes(grade_id, _not_implemented)
     assert outcomes and all(not o.ok and "not implemented" in o.message for o in outcomes)
 
 
@@ -407,7 +366,7 @@ def _mutating(grade_id: str):
 
 @pytest.mark.parametrize("grade_id", [g for g in sorted(LESSON_EXERCISES) if _takes_tensors(g)])
 def test_changing_an_input_in_place_fails(grade_id):
-    outcomes = _outcomes(grade_id, _mutating(grade_id))
+    outcomes = case_outcomes(grade_id, _mutating(grade_id))
     assert outcomes and all(not o.ok and "in place" in o.message for o in outcomes)
 
 
@@ -445,7 +404,7 @@ def test_adam_accepts_torch_arrangement_of_eps():
         denom = torch.sqrt(v) / math.sqrt(1 - b2 ** t) + eps
         return p - step_size * m / denom, m, v
 
-    assert all(o.ok for o in _outcomes("l05_adam_step", adam_torch_form))
+    assert all(o.ok for o in case_outcomes("l05_adam_step", adam_torch_form))
 
 
 # ------------------------------------------------------------------ the notebooks
@@ -459,7 +418,7 @@ def test_there_are_solution_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_a_valid_nbgrader_source(path):
-    nb = _read(path)
+    nb = read_notebook(path)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     registry = all_exercises()
@@ -467,7 +426,7 @@ def test_notebook_is_a_valid_nbgrader_source(path):
     for cell in nb.cells:
         assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None), \
             "solutions are stored without outputs"
-        meta = _nbg(cell)
+        meta = nbg(cell)
         if not meta:
             continue
         assert set(meta) <= NBGRADER_KEYS and meta["schema_version"] == 3
@@ -502,12 +461,12 @@ def test_exercise_version_runs_and_reports_not_implemented(path):
     # "not implemented" (and nothing else breaks before the learner has written a line)
     from course_lib.exercises.generate import generate_notebook
 
-    nb = generate_notebook(_read(path), name=path.name)
+    nb = generate_notebook(read_notebook(path), name=path.name)
     ns: dict = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        meta = _nbg(cell)
+        meta = nbg(cell)
         if meta.get("grade"):
             with pytest.raises(CheckFailed, match="not implemented"):
                 exec(compile(cell.source, f"{path.name}:{meta['grade_id']}", "exec"), ns)
@@ -525,9 +484,9 @@ def test_notebook_runs_in_a_fresh_kernel(path):
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(SOLUTIONS)}}).execute()
     for cell in nb.cells:
-        if _nbg(cell).get("grade"):
+        if nbg(cell).get("grade"):
             text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert "passes" in text, f"{_nbg(cell)['grade_id']}: {cell.outputs}"
+            assert "passes" in text, f"{nbg(cell)['grade_id']}: {cell.outputs}"
             assert not any(o.output_type == "stream" and o.name == "stderr" for o in cell.outputs)
 
 

@@ -14,26 +14,31 @@ The same guarantees as tests/test_exercise_specs.py gives for lessons 01-05:
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import statistics
-from pathlib import Path
 
 import nbformat
 import pytest
 import torch
+from exercise_support import (
+    GRADE_ID,
+    NBGRADER_KEYS,
+    ROOT,
+    SEEDS,
+    SOLUTIONS,
+    case_outcomes,
+    nbg,
+    read_notebook,
+    solution,
+    solution_sources,
+)
 
 from course_lib.exercises import codec
 from course_lib.exercises.core import CheckFailed, all_exercises, check, get, run_case
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = [SOLUTIONS / name for name in
              ("06_adamw.ipynb", "07_lr_schedules.ipynb", "08_gradient_clipping.ipynb")]
-SEEDS = (0, 1, 2024)
-GRADE_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
-NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "grade_id", "points"}
 
 # grade_id -> (function, points)
 LESSON_EXERCISES = {
@@ -44,46 +49,6 @@ LESSON_EXERCISES = {
     "l08_find_spikes": ("find_spikes", 2),
 }
 IDS = sorted(LESSON_EXERCISES)
-
-
-def _nbg(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-@functools.cache
-def _read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
-
-
-@functools.cache
-def _solution_sources() -> dict[str, tuple[str, str, str]]:
-    """grade_id -> (notebook name, setup source, solution source), as in the 01-05 tests."""
-    found = {}
-    for path in NOTEBOOKS:
-        setup = []
-        for cell in _read(path).cells:
-            if cell.cell_type != "code":
-                continue
-            meta = _nbg(cell)
-            if meta.get("solution"):
-                found[meta["grade_id"]] = (path.name, "\n\n".join(setup), cell.source)
-            elif not meta.get("grade"):
-                setup.append(cell.source)
-    return found
-
-
-def solution(grade_id: str):
-    """The learner function defined by the solution cell, exec'd in a fresh namespace."""
-    name, setup, source = _solution_sources()[grade_id]
-    ns: dict = {"__name__": f"solution_{grade_id}"}
-    exec(compile(setup, f"{name}:setup", "exec"), ns)
-    exec(compile(source, f"{name}:{grade_id}", "exec"), ns)
-    return ns[get(grade_id).function]
-
-
-def _outcomes(grade_id: str, fn, seed: int = 0, hidden: bool = True):
-    ex = get(grade_id)
-    return [run_case(ex, fn, c) for c in ex.cases(seed) if hidden or not c.hidden]
 
 
 # ------------------------------------------------------------------ the registry
@@ -128,8 +93,8 @@ def test_cases_are_deterministic_in_the_seed(grade_id):
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("grade_id", IDS)
 def test_solution_passes_every_case(grade_id, seed):
-    assert grade_id in _solution_sources(), f"no solution cell with grade_id {grade_id} in solutions/"
-    failed = [o for o in _outcomes(grade_id, solution(grade_id), seed) if not o.ok]
+    assert grade_id in solution_sources(), f"no solution cell with grade_id {grade_id} in solutions/"
+    failed = [o for o in case_outcomes(grade_id, solution(grade_id), seed) if not o.ok]
     assert not failed, "\n".join(f"{o.case}: {o.message}" for o in failed)
 
 
@@ -416,7 +381,7 @@ def test_wrong_implementation_is_diagnosed(grade_id, label, wrong, keyword):
     assert keyword.lower() in feedback.lower(), f"{label}: expected {keyword!r} in\n{info.value}"
     # and the grader (all cases, every seed) fails it too
     for seed in SEEDS:
-        assert not all(o.ok for o in _outcomes(grade_id, wrong, seed)), seed
+        assert not all(o.ok for o in case_outcomes(grade_id, wrong, seed)), seed
 
 
 def test_every_exercise_has_two_wrong_implementations():
@@ -444,13 +409,13 @@ def test_adamw_accepts_the_papers_arrangement_and_torchs():
         return p - lr / (1 - b1 ** t) * m / denom, m, v
 
     for fn in (paper, torch_form):
-        assert all(o.ok for o in _outcomes("l06_adamw_step", fn))
+        assert all(o.ok for o in case_outcomes("l06_adamw_step", fn))
 
 
 def test_schedules_accept_a_0_dim_tensor_and_float32_arithmetic():
     right = solution("l07_warmup_cosine_lr")
     as_f32 = lambda *a, **k: torch.tensor(right(*a, **k), dtype=torch.float32)  # noqa: E731
-    assert all(o.ok for o in _outcomes("l07_warmup_cosine_lr", as_f32))
+    assert all(o.ok for o in case_outcomes("l07_warmup_cosine_lr", as_f32))
 
 
 def test_find_spikes_accepts_torch_median_and_a_tensor_of_indices():
@@ -459,7 +424,7 @@ def test_find_spikes_accepts_torch_median_and_a_tensor_of_indices():
         hits = [i for i in range(window, len(norms)) if x[i] > factor * x[i - window:i].median()]
         return torch.tensor(hits, dtype=torch.int64)
 
-    assert all(o.ok for o in _outcomes("l08_find_spikes", with_torch))
+    assert all(o.ok for o in case_outcomes("l08_find_spikes", with_torch))
 
 
 def test_hidden_case_feedback_does_not_show_the_steps():
@@ -479,7 +444,7 @@ def _not_implemented(*args, **kwargs):
 
 @pytest.mark.parametrize("grade_id", IDS)
 def test_not_implemented_is_reported(grade_id):
-    outcomes = _outcomes(grade_id, _not_implemented)
+    outcomes = case_outcomes(grade_id, _not_implemented)
     assert outcomes and all(not o.ok and "not implemented" in o.message for o in outcomes)
 
 
@@ -561,7 +526,7 @@ def test_compare_survives_any_returned_value(grade_id):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_a_valid_nbgrader_source(path):
-    nb = _read(path)
+    nb = read_notebook(path)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     registry = all_exercises()
@@ -569,7 +534,7 @@ def test_notebook_is_a_valid_nbgrader_source(path):
     for cell in nb.cells:
         assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None), \
             "solutions are stored without outputs"
-        meta = _nbg(cell)
+        meta = nbg(cell)
         if not meta:
             continue
         assert set(meta) <= NBGRADER_KEYS and meta["schema_version"] == 3
@@ -615,12 +580,12 @@ def test_notebooks_are_what_build_solutions_writes():
 def test_exercise_version_runs_and_reports_not_implemented(path):
     from course_lib.exercises.generate import generate_notebook
 
-    nb = generate_notebook(_read(path), name=path.name)
+    nb = generate_notebook(read_notebook(path), name=path.name)
     ns: dict = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
-        meta = _nbg(cell)
+        meta = nbg(cell)
         if meta.get("grade"):
             with pytest.raises(CheckFailed, match="not implemented"):
                 exec(compile(cell.source, f"{path.name}:{meta['grade_id']}", "exec"), ns)
