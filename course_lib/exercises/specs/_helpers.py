@@ -253,3 +253,34 @@ def number_list(name: str, got: Any, length: int) -> tuple[torch.Tensor | None, 
     if values.numel() != length:
         return None, f"{name} holds {values.numel()} values; expected {length}"
     return values, None
+
+
+__all__ += ["adam_state_case_maker"]
+
+
+def adam_state_case_maker(rng: np.random.Generator):
+    """A ``case(...)`` builder for Adam-family step exercises: args ``(p, g, m, v, t)``.
+
+    ``m`` is random and ``v`` a random positive second moment (both zero when ``fresh``);
+    ``g_scale`` scales g and the history; ``zero_g`` zeroes the gradient. Shared by the
+    Adam (lesson 05) and AdamW (lesson 06) specs so both draw their cases the same way.
+    """
+    from course_lib.exercises.core import Case
+
+    def r(*shape, dtype=F64, scale=1.0):
+        return as_tensor(scale * rng.normal(size=shape), dtype)
+
+    def sq(*shape, dtype=F64, scale=1.0):
+        return as_tensor((scale * rng.uniform(0.2, 2.0, size=shape)) ** 2, dtype)
+
+    def case(name, shape, t, dtype=F64, kwargs=None, g_scale=1.0, fresh=False, zero_g=False, hidden=False):
+        p, g = r(*shape, dtype=dtype), r(*shape, dtype=dtype, scale=g_scale)
+        if zero_g:
+            g = torch.zeros_like(g)
+        if fresh:
+            m, v = torch.zeros_like(p), torch.zeros_like(p)
+        else:
+            m, v = r(*shape, dtype=dtype, scale=0.3 * g_scale), sq(*shape, dtype=dtype, scale=g_scale)
+        return Case(name, (p, g, m, v, t), kwargs or {}, hidden=hidden)
+
+    return case

@@ -16,7 +16,13 @@ import numpy as np
 import torch
 
 from course_lib.exercises.core import Case, Exercise, register
-from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose_tuple
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    adam_state_case_maker,
+    as_tensor,
+    diagnose_tuple,
+)
 
 __all__ = ["ADAGRAD_STEP", "ADAM_STEP", "RMSPROP_STEP"]
 
@@ -180,21 +186,7 @@ RMSPROP_STEP = register(Exercise(
 # ---------------------------------------------------------------- l05_adam_step
 
 def _adam_cases(rng: np.random.Generator) -> list[Case]:
-    def r(*shape, dtype=F64, scale=1.0):
-        return as_tensor(scale * rng.normal(size=shape), dtype)
-
-    def sq(*shape, dtype=F64, scale=1.0):
-        return as_tensor((scale * rng.uniform(0.2, 2.0, size=shape)) ** 2, dtype)
-
-    def case(name, shape, t, dtype=F64, kwargs=None, g_scale=1.0, fresh=False, zero_g=False, hidden=False):
-        p, g = r(*shape, dtype=dtype), r(*shape, dtype=dtype, scale=g_scale)
-        if zero_g:
-            g = torch.zeros_like(g)
-        if fresh:
-            m, v = torch.zeros_like(p), torch.zeros_like(p)
-        else:
-            m, v = r(*shape, dtype=dtype, scale=0.3 * g_scale), sq(*shape, dtype=dtype, scale=g_scale)
-        return Case(name, (p, g, m, v, t), kwargs or {}, hidden=hidden)
+    case = adam_state_case_maker(rng)
 
     return [
         case("first step t = 1 (m = v = 0), float32", (4,), 1, dtype=F32, kwargs={"lr": 0.1}, fresh=True),
