@@ -66,3 +66,36 @@ def case_outcomes(grade_id: str, fn, seed: int = 0, hidden: bool = True):
     """Run ``fn`` on every case of the exercise (hidden ones too unless ``hidden=False``)."""
     ex = get(grade_id)
     return [run_case(ex, fn, c) for c in ex.cases(seed) if hidden or not c.hidden]
+
+
+def nbgrader_cells(path: Path) -> tuple[list[str], dict[str, str], dict[str, tuple[str, float]]]:
+    """Check a solutions notebook cell by cell as an nbgrader source and collect its parts.
+
+    Asserts: valid nbformat, python3 kernel, no stored outputs, nbgrader schema-3 keys only,
+    well-formed grade_ids, solution cells unlocked code cells, grade cells locked code cells
+    with points, no duplicate grade_ids.
+
+    Returns:
+        (grade_ids, solutions: grade_id -> source, checks: grade_id -> (source, points)).
+    """
+    nb = read_notebook(path)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    grade_ids, solutions, checks = [], {}, {}
+    for cell in nb.cells:
+        assert cell.cell_type != "code" or (cell.outputs == [] and cell.execution_count is None), \
+            "solutions are stored without outputs"
+        meta = nbg(cell)
+        if not meta:
+            continue
+        assert set(meta) <= NBGRADER_KEYS and meta["schema_version"] == 3
+        assert GRADE_ID.match(meta["grade_id"])
+        grade_ids.append(meta["grade_id"])
+        if meta["solution"]:
+            assert cell.cell_type == "code" and not meta["grade"] and not meta["locked"]
+            solutions[meta["grade_id"]] = cell.source
+        if meta["grade"]:
+            assert cell.cell_type == "code" and meta["locked"] and "points" in meta
+            checks[meta["grade_id"]] = (cell.source, meta["points"])
+    assert len(grade_ids) == len(set(grade_ids)), "duplicate grade_ids"
+    return grade_ids, solutions, checks
