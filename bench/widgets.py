@@ -25,10 +25,13 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
+import ipywidgets as widgets  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from course_lib import widgets as W  # noqa: E402
+from course_lib.explorers.adam import BETA2_CHOICES  # noqa: E402
+from course_lib.explorers.figures import encode_png  # noqa: E402
 
 
 def _cases(n: int):
@@ -36,7 +39,7 @@ def _cases(n: int):
     small_lrs = list(np.logspace(-4, 0, n))
     mus = list(np.linspace(0.0, 0.99, n))
     b1s = list(np.linspace(0.0, 0.99, n))
-    b2s = [W._BETA2_CHOICES[i % len(W._BETA2_CHOICES)] for i in range(n)]
+    b2s = [BETA2_CHOICES[i % len(BETA2_CHOICES)] for i in range(n)]
     return [
         ("lr", "quadratic", lambda: W.lr_explorer(0.1, "quadratic"), "lr", lrs),
         ("lr", "ravine", lambda: W.lr_explorer(0.1, "ravine"), "lr", lrs),
@@ -51,10 +54,10 @@ def _cases(n: int):
 
 def _round(value: float, control) -> float:
     """Snap a value onto the slider's grid, as the browser would."""
-    if isinstance(control, W.widgets.FloatLogSlider):
+    if isinstance(control, widgets.FloatLogSlider):
         e = round((np.log10(value) - control.min) / control.step) * control.step + control.min
         return float(10 ** min(max(e, control.min), control.max))
-    if isinstance(control, W.widgets.FloatSlider):
+    if isinstance(control, widgets.FloatSlider):
         return float(round(value / control.step) * control.step)
     return value
 
@@ -72,14 +75,11 @@ def bench(n: int, device: str) -> list[tuple]:
             t0 = time.perf_counter()
             control.value = v  # triggers refresh(): compute, paint, PNG, push to the widgets
             totals.append(time.perf_counter() - t0)
-            kw = ex.values()
-            key = kw.pop("landscape")
             t1 = time.perf_counter()
-            res = ex._compute(landscape=ex._problems[key].landscape or W.QUADRATIC,
-                              steps=None, **kw)
+            res = ex._compute(ex.values())  # the explorer's pure result function
             runs.append(time.perf_counter() - t1)
             t2 = time.perf_counter()
-            W._encode_png(ex._painters[(key, res.steps)].render(res))
+            encode_png(ex.figure_for(res).render_rgb(res))
             draws.append(time.perf_counter() - t2)
             assert ex.error is None, ex.error
         rows.append((explorer, where, name, len(totals), statistics.median(totals) * 1e3,

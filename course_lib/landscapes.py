@@ -44,12 +44,21 @@ __all__ = [
     "saddle",
     "saddle_bounded",
     "himmelblau",
+    "ValueAndGrad",
+    "ravine_value_and_grad",
+    "bowl_value_and_grad",
+    "rosenbrock_value_and_grad",
+    "beale_value_and_grad",
+    "saddle_value_and_grad",
+    "saddle_bounded_value_and_grad",
+    "himmelblau_value_and_grad",
     "make_ravine",
     "make_rosenbrock",
     "LANDSCAPES",
     "get_landscape",
     "evaluate_on_grid",
     "run_optimizer",
+    "DIVERGENCE_REASONS",
     "steps_to_converge",
 ]
 
@@ -161,6 +170,66 @@ def himmelblau(p: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
+# The same functions with their gradients in closed form, on plain floats
+# ---------------------------------------------------------------------------------------------
+# ``(x, y) -> (f, df/dx, df/dy)`` in float64 arithmetic (products only: a float product
+# overflows to inf instead of raising). Two floats cost a few microseconds here against about
+# 200 for a forward and backward pass of autograd on a two-number tensor, which is what keeps an
+# explorer's slider move fast. tests/test_landscapes.py checks each against autograd.
+
+ValueAndGrad = Callable[[float, float], tuple[float, float, float]]
+
+
+def ravine_value_and_grad(x: float, y: float, kappa: float = 20.0,
+                          angle: float = 0.0) -> tuple[float, float, float]:
+    """:func:`ravine` and its gradient: with ``u, v`` the rotated coordinates, ``(u, kappa v)``
+    rotated back."""
+    c, s = (math.cos(angle), math.sin(angle)) if angle else (1.0, 0.0)
+    u, v = (c * x + s * y, -s * x + c * y) if angle else (x, y)
+    du, dv = u, kappa * v
+    return 0.5 * (u * u + kappa * v * v), c * du - s * dv, s * du + c * dv
+
+
+def bowl_value_and_grad(x: float, y: float) -> tuple[float, float, float]:
+    """:func:`bowl` and its gradient ``(x, y)``."""
+    return ravine_value_and_grad(x, y, kappa=1.0)
+
+
+def rosenbrock_value_and_grad(x: float, y: float, a: float = 1.0,
+                              b: float = 100.0) -> tuple[float, float, float]:
+    """:func:`rosenbrock` and its gradient ``(-2(a - x) - 4bx(y - x²), 2b(y - x²))``."""
+    r, q = a - x, y - x * x
+    return r * r + b * q * q, -2.0 * r - 4.0 * b * x * q, 2.0 * b * q
+
+
+def beale_value_and_grad(x: float, y: float) -> tuple[float, float, float]:
+    """:func:`beale` and its gradient."""
+    y2 = y * y
+    y3 = y2 * y
+    t1, t2, t3 = 1.5 - x + x * y, 2.25 - x + x * y2, 2.625 - x + x * y3
+    gx = 2.0 * (t1 * (y - 1.0) + t2 * (y2 - 1.0) + t3 * (y3 - 1.0))
+    gy = 2.0 * x * (t1 + 2.0 * t2 * y + 3.0 * t3 * y2)
+    return t1 * t1 + t2 * t2 + t3 * t3, gx, gy
+
+
+def saddle_value_and_grad(x: float, y: float) -> tuple[float, float, float]:
+    """:func:`saddle` and its gradient ``(2x, -2y)``."""
+    return x * x - y * y, 2.0 * x, -2.0 * y
+
+
+def saddle_bounded_value_and_grad(x: float, y: float) -> tuple[float, float, float]:
+    """:func:`saddle_bounded` and its gradient ``(2x, -2y + y³)``."""
+    y2 = y * y
+    return x * x - y2 + 0.25 * y2 * y2, 2.0 * x, -2.0 * y + y2 * y
+
+
+def himmelblau_value_and_grad(x: float, y: float) -> tuple[float, float, float]:
+    """:func:`himmelblau` and its gradient ``(4xa + 2b, 2a + 4yb)``."""
+    a, b = x * x + y - 11.0, x + y * y - 7.0
+    return a * a + b * b, 4.0 * x * a + 2.0 * b, 2.0 * a + 4.0 * y * b
+
+
+# ---------------------------------------------------------------------------------------------
 # Landscapes: a function plus what we know about it
 # ---------------------------------------------------------------------------------------------
 
@@ -185,6 +254,8 @@ class Landscape:
         start: a conventional starting point for optimizer runs.
         saddles: known saddle points (stationary points that are not minima).
         description: one line for legends and titles.
+        value_and_grad: the function and its gradient in closed form on plain floats,
+            ``(x, y) -> (f, df/dx, df/dy)``, or ``None`` (then only autograd gives the gradient).
 
     A ``Landscape`` is callable: ``landscape(p)`` is ``landscape.fn(p)``.
     """
@@ -198,6 +269,7 @@ class Landscape:
     start: Point
     saddles: tuple[Point, ...] = ()
     description: str = ""
+    value_and_grad: ValueAndGrad | None = None
 
     def __call__(self, p: torch.Tensor) -> torch.Tensor:
         return self.fn(p)
@@ -256,6 +328,8 @@ def make_ravine(kappa: float = 20.0, angle: float = 0.0) -> Landscape:
         ylim=(-3.0, 3.0) if angle == 0 else (-5.0, 5.0),
         start=(round(start[0], 12), round(start[1], 12)),
         description=f"ill-conditioned ravine, condition number {kappa:g}",
+        value_and_grad=functools.partial(ravine_value_and_grad, kappa=float(kappa),
+                                         angle=float(angle)),
     )
 
 
@@ -272,6 +346,7 @@ def make_rosenbrock(a: float = 1.0, b: float = 100.0) -> Landscape:
         ylim=(a**2 - 2.0, a**2 + 2.0),
         start=(-1.2, 1.0),
         description="Rosenbrock's banana valley",
+        value_and_grad=functools.partial(rosenbrock_value_and_grad, a=float(a), b=float(b)),
     )
 
 
@@ -287,6 +362,7 @@ LANDSCAPES: dict[str, Landscape] = {
         ylim=(-3.0, 3.0),
         start=(-2.5, 2.0),
         description="isotropic convex bowl",
+        value_and_grad=bowl_value_and_grad,
     ),
     "ravine": make_ravine(),
     "rosenbrock": make_rosenbrock(),
@@ -300,6 +376,7 @@ LANDSCAPES: dict[str, Landscape] = {
         start=(1.0, 1.5),
         saddles=((0.0, 1.0),),
         description="Beale's function",
+        value_and_grad=beale_value_and_grad,
     ),
     "saddle": Landscape(
         name="saddle",
@@ -311,6 +388,7 @@ LANDSCAPES: dict[str, Landscape] = {
         start=(-1.5, 1e-3),
         saddles=((0.0, 0.0),),
         description="saddle x^2 - y^2 (unbounded below)",
+        value_and_grad=saddle_value_and_grad,
     ),
     "saddle_bounded": Landscape(
         name="saddle_bounded",
@@ -322,6 +400,7 @@ LANDSCAPES: dict[str, Landscape] = {
         start=(-1.5, 1e-3),
         saddles=((0.0, 0.0),),
         description="saddle with a floor, x^2 - y^2 + y^4/4",
+        value_and_grad=saddle_bounded_value_and_grad,
     ),
     "himmelblau": Landscape(
         name="himmelblau",
@@ -337,6 +416,7 @@ LANDSCAPES: dict[str, Landscape] = {
         ylim=(-5.0, 5.0),
         start=(0.0, 0.0),
         description="Himmelblau's function (four minima)",
+        value_and_grad=himmelblau_value_and_grad,
     ),
 }
 
@@ -391,6 +471,8 @@ def run_optimizer(
     steps: int = 100,
     *,
     max_abs: float = 1e6,
+    max_loss: float = math.inf,
+    closed_form: bool = False,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device | None = None,
 ) -> dict:
@@ -405,7 +487,9 @@ def run_optimizer(
 
     (an optimizer whose ``step`` takes no closure gets ``zero_grad / backward / step()``).
     The run stops early, and reports ``diverged=True``, as soon as the loss or the point stops
-    being finite or the point leaves the box ``|x|, |y| <= max_abs``. It never raises because
+    being finite, the point leaves the box ``|x|, |y| <= max_abs``, or the loss passes
+    ``max_loss`` (off by default; an explorer sets it to catch a steady blow-up early, long
+    before float32 overflows). It never raises because
     an optimizer blew up, so interactive explorers can try any setting.
 
     Args:
@@ -416,6 +500,10 @@ def run_optimizer(
         start: the starting point (``None``: ``landscape.start``).
         steps: number of optimizer steps (>= 0).
         max_abs: a coordinate beyond this counts as divergence.
+        max_loss: a loss above this counts as divergence (default ``inf``: never).
+        closed_form: take the loss and gradient from ``landscape.value_and_grad`` (float64
+            formulas, the result rounded to ``dtype``) instead of autograd: the same run to
+            float32 rounding, many times faster per step. Needs a Landscape that has one.
         dtype: floating dtype of the point (float32 works on every device).
         device: where to compute (``None``: the default device).
 
@@ -429,15 +517,25 @@ def run_optimizer(
         * ``"diverged"``: bool.
         * ``"diverged_at"``: the step (1-based) at which divergence was detected, else ``None``.
         * ``"steps_run"``: steps taken.
+        * ``"divergence"``: why the run was stopped, one of :data:`DIVERGENCE_REASONS`
+          (``"point_nan"``, ``"point_inf"``, ``"outside_box"``, ``"loss_nan"``, ``"loss_inf"``,
+          ``"loss_above_max"``), else ``None``.
     """
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise ValueError(f"steps must be a non-negative int, got {steps!r}")
     if not max_abs > 0:
         raise ValueError(f"max_abs must be > 0, got {max_abs!r}")
+    if not max_loss == max_loss:  # NaN: nothing would ever count as above it
+        raise ValueError(f"max_loss must be a number (inf to turn it off), got {max_loss!r}")
     if start is None:
         if not isinstance(landscape, Landscape):
             raise ValueError("start is required when landscape is a plain function")
         start = landscape.start
+    value_and_grad = None
+    if closed_form:
+        value_and_grad = getattr(landscape, "value_and_grad", None)
+        if value_and_grad is None:
+            raise ValueError("closed_form=True needs a Landscape with a value_and_grad formula")
     dev = resolve_device(device)
     fn = landscape.fn if isinstance(landscape, Landscape) else landscape
     p = _as_point_tensor(list(start), dtype, dev).requires_grad_(True)
@@ -450,19 +548,25 @@ def run_optimizer(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
+        if value_and_grad is not None:
+            f, gx, gy = value_and_grad(*p.detach().tolist())
+            p.grad = torch.tensor((gx, gy), dtype=dtype, device=dev)
+            return torch.tensor(f, dtype=torch.float64)
         loss = fn(p)
         loss.backward()
         return loss
 
     def loss_at() -> float:
+        if value_and_grad is not None:
+            return value_and_grad(*p.detach().tolist())[0]
         with torch.no_grad():
             return float(fn(p))
 
     points = [p.detach().cpu().double().numpy().copy()]
     losses = [loss_at()]
-    diverged_at = None
+    diverged_at, divergence = None, None
     if not np.isfinite(losses[0]):
-        diverged_at = 0
+        diverged_at, divergence = 0, _loss_reason(losses[0])
     step = 0
     while diverged_at is None and step < steps:
         step += 1
@@ -474,19 +578,34 @@ def run_optimizer(
         point = p.detach().cpu().double().numpy().copy()
         if not np.all(np.isfinite(point)):
             diverged_at = step
+            divergence = "point_nan" if np.isnan(point).any() else "point_inf"
             break
         loss = loss_at()
         points.append(point)
         losses.append(loss)
-        if not math.isfinite(loss) or np.max(np.abs(point)) > max_abs:
-            diverged_at = step
+        if np.max(np.abs(point)) > max_abs:
+            diverged_at, divergence = step, "outside_box"
+        elif not math.isfinite(loss):
+            diverged_at, divergence = step, _loss_reason(loss)
+        elif loss > max_loss:
+            diverged_at, divergence = step, "loss_above_max"
     return {
         "path": np.array(points, dtype=np.float64).reshape(-1, 2),
         "losses": np.array(losses, dtype=np.float64),
         "diverged": diverged_at is not None,
         "diverged_at": diverged_at,
         "steps_run": step,
+        "divergence": divergence,
     }
+
+
+#: Why :func:`run_optimizer` stopped a run, as its ``"divergence"`` entry says.
+DIVERGENCE_REASONS = ("point_nan", "point_inf", "outside_box", "loss_nan", "loss_inf",
+                      "loss_above_max")
+
+
+def _loss_reason(loss: float) -> str:
+    return "loss_nan" if math.isnan(loss) else "loss_inf"
 
 
 def steps_to_converge(losses: Sequence[float], f_min: float, tol: float = 1e-6) -> int | None:

@@ -144,6 +144,53 @@ def test_saddle_run_stops_when_it_leaves_the_box():
     assert np.abs(run["path"]).min(axis=0)[0] < 1e-3
 
 
+@pytest.mark.parametrize("landscape", [*LANDSCAPES.values(), make_ravine(kappa=50, angle=0.7),
+                                       make_rosenbrock(a=2.0, b=10.0)], ids=lambda l: l.name)
+def test_closed_form_gradients_are_autogradients(landscape):
+    gen = torch.Generator().manual_seed(0)
+    lo = torch.tensor([landscape.xlim[0], landscape.ylim[0]], dtype=torch.float64)
+    hi = torch.tensor([landscape.xlim[1], landscape.ylim[1]], dtype=torch.float64)
+    for point in lo + (hi - lo) * torch.rand(20, 2, generator=gen, dtype=torch.float64):
+        f, gx, gy = landscape.value_and_grad(*point.tolist())
+        with torch.no_grad():
+            want_f = float(landscape(point))
+        want_g = landscape.grad(point, device=CPU).tolist()
+        assert f == pytest.approx(want_f, rel=1e-12, abs=1e-12)
+        assert [gx, gy] == pytest.approx(want_g, rel=1e-12, abs=1e-10)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_closed_form_runs_are_autograd_runs(name):
+    make = lambda ps: torch.optim.Adam(ps, lr=0.01)  # noqa: E731
+    auto = run_optimizer(LANDSCAPES[name], make, steps=50, device=CPU)
+    fast = run_optimizer(LANDSCAPES[name], make, steps=50, closed_form=True, device=CPU)
+    np.testing.assert_allclose(fast["path"], auto["path"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fast["losses"], auto["losses"], rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="closed_form"):
+        run_optimizer(lambda p: (p ** 2).sum(-1), make, start=(1.0, 1.0), closed_form=True)
+
+
+def test_the_run_says_why_it_stopped_and_max_loss_catches_a_steady_blow_up():
+    bowl = LANDSCAPES["bowl"]
+    sgd = lambda lr: lambda ps: torch.optim.SGD(ps, lr=lr)  # noqa: E731
+    ok = run_optimizer(bowl, sgd(0.1), steps=10, device=CPU)
+    assert ok["divergence"] is None
+    box = run_optimizer(LANDSCAPES["saddle"], sgd(0.1), steps=2000, device=CPU)
+    assert box["divergence"] == "outside_box"
+    # lr = 2.5 on the bowl multiplies the point by -1.5 per step: the loss grows by 2.25
+    f0 = float(run_optimizer(bowl, sgd(0.0), steps=0, device=CPU)["losses"][0])
+    limit = 1e3 * f0
+    run = run_optimizer(bowl, sgd(2.5), steps=100, max_loss=limit, device=CPU)
+    want = next(t for t in range(1, 100) if f0 * 2.25 ** t > limit)
+    assert run["diverged_at"] == want and run["divergence"] == "loss_above_max"
+    assert run["losses"][-1] > limit >= run["losses"][-2] and len(run["path"]) == want + 1
+    assert run_optimizer(bowl, sgd(2.5), steps=100, device=CPU)["divergence"] == "outside_box"
+    nan = run_optimizer(bowl, sgd(float("nan")), steps=5, device=CPU)
+    assert nan["divergence"] == "point_nan" and nan["diverged_at"] == 1 and len(nan["path"]) == 1
+    with pytest.raises(ValueError, match="max_loss"):
+        run_optimizer(bowl, sgd(0.1), steps=1, max_loss=float("nan"), device=CPU)
+
+
 def test_lbfgs_closure_and_nan_producing_settings():
     rosen = LANDSCAPES["rosenbrock"]
     run = run_optimizer(

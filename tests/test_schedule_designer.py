@@ -176,3 +176,17 @@ def test_redraw_updates_the_picture_for_each_value():
         w.controls["peak_lr"].value = lr
         seen.add(bytes(w.image.value))
     assert len(seen) == 5
+
+
+def test_an_update_that_fails_shows_a_message_and_the_next_good_one_clears_it(monkeypatch):
+    w = schedule_designer()
+
+    def broken(values):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(w, "_compute", broken)
+    w.controls["floor"].value = 0.5
+    assert w.error == "RuntimeError: boom" and "could not update" in w.readout.value
+    monkeypatch.undo()
+    w.controls["floor"].value = 0.0
+    assert w.error is None and w.result.floor == 0.0

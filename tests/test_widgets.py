@@ -21,7 +21,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from course_lib import widgets as W  # noqa: E402
+from course_lib.explorers.figures import figure_png  # noqa: E402
+from course_lib.explorers.momentum import momentum_stable_below  # noqa: E402
+from course_lib.explorers.problems import get_problem  # noqa: E402
+from course_lib.explorers.results import BLOWUP, TOL  # noqa: E402
 from course_lib.landscapes import (  # noqa: E402
     LANDSCAPES,
     Landscape,
@@ -97,13 +100,13 @@ def test_quadratic_divergence_and_convergence_steps_follow_the_closed_form():
     # |w_t| = 5 |1 - 2 lr|^t; diverged = loss passes 1e6 times its start, converged = loss < 1e-6
     for lr in (1.1, 1.3, 2.0, -0.5):
         q = abs(1 - 2 * lr)
-        want = next(t for t in range(1, 1000) if q ** (2 * t) > W.BLOWUP)
+        want = next(t for t in range(1, 1000) if q ** (2 * t) > BLOWUP)
         res = lr_result(lr, steps=200)
         assert res.diverged and res.diverged_at == want, (lr, res.diverged_at, want)
         _check_result(res)
     for lr in (0.3, 0.05, 0.9):
         q = abs(1 - 2 * lr)
-        want = next(t for t in range(1000) if 25 * q ** (2 * t) <= W.TOL)
+        want = next(t for t in range(1000) if 25 * q ** (2 * t) <= TOL)
         res = lr_result(lr, steps=300)
         assert not res.diverged and res.converged_at == want, (lr, res.converged_at, want)
 
@@ -187,17 +190,27 @@ def test_runs_follow_run_optimizers_divergence_rule():
     assert nan.diverged_at == 1 and len(nan.path) == 1  # the NaN point is not recorded
 
 
-def test_dual_numbers_give_autograd_gradients_and_fall_back_when_they_cannot():
-    for name in LANDSCAPES:
-        assert W._problem(name, allow_1d=False).value_and_grad is not None, name
-    # a landscape written with a torch function cannot take dual numbers: autograd is used
+def test_gradients_come_from_autograd_on_any_landscape():
+    """Every run goes through run_optimizer (torch autograd), so a landscape written with any
+    torch function works and gives run_optimizer's numbers exactly."""
     softplus = Landscape(name="softplus", fn=lambda p: torch.nn.functional.softplus(p).sum(-1)
                          + 0.5 * (p ** 2).sum(-1), minima=((-0.5 + 0.0, -0.5),), f_min=0.0,
                          xlim=(-2, 2), ylim=(-2, 2), start=(1.5, -1.0))
-    assert W._problem(softplus, allow_1d=False).value_and_grad is None
     res = lr_result(0.5, softplus, steps=20, device="cpu")
     ref = run_optimizer(softplus, lambda p: torch.optim.SGD(p, lr=0.5), steps=20, device="cpu")
     np.testing.assert_allclose(res.path, ref["path"], rtol=1e-6)
+    for name in LANDSCAPES:
+        assert get_problem(name, allow_1d=False).landscape is LANDSCAPES[name]
+
+
+def test_a_real_error_in_a_landscape_is_raised_not_reported_as_a_setting():
+    def broken(p):
+        raise ZeroDivisionError("a bug in the landscape")
+
+    bad = Landscape(name="broken", fn=broken, minima=(), f_min=0.0, xlim=(-1, 1),
+                    ylim=(-1, 1), start=(0.5, 0.5))
+    with pytest.raises(ZeroDivisionError):
+        lr_result(0.1, bad, steps=3, device="cpu")
 
 
 # ----------------------------------------------------------------------------- momentum, adam extremes
@@ -239,7 +252,7 @@ def test_momentum_rate_predicts_the_measured_rate_and_the_stability_limit(nester
         measured = (dist[-1] / dist[-51]) ** (1 / 50)  # over the last 50 steps
         assert measured == pytest.approx(rho, rel=0.05), (lr, mu, measured, rho)
     for mu in (0.0, 0.3, 0.9):
-        bound = W._momentum_stable_below(mu, 20.0, nesterov)
+        bound = momentum_stable_below(mu, 20.0, nesterov)
         assert momentum_rate(bound * 0.99, mu, 20.0, nesterov=nesterov) < 1
         assert momentum_rate(bound * 1.01, mu, 20.0, nesterov=nesterov) > 1
     assert momentum_rate(NAN, 0.5, 1.0) == INF
@@ -288,7 +301,7 @@ def test_figures_draw_for_normal_and_extreme_settings(make):
     fig = make()
     assert isinstance(fig, Figure) and len(fig.axes) >= 3
     assert fig.canvas.figure is fig
-    png = W.figure_png(fig)
+    png = figure_png(fig)
     assert png.startswith(PNG_SIGNATURE)
 
 
@@ -363,7 +376,7 @@ def test_the_live_picture_is_the_pure_figure():
     ex = lr_explorer(lr=0.5, landscape="ravine")
     ex.controls["lr"].value = 10 ** -1.05
     live = _png_array(ex.image.value)
-    full = _png_array(W.figure_png(lr_figure(lr_result(ex.controls["lr"].value, "ravine"))))
+    full = _png_array(figure_png(lr_figure(lr_result(ex.controls["lr"].value, "ravine"))))
     assert live.shape == full.shape
     assert np.abs(live - full).mean() < 2.0
 
@@ -402,13 +415,16 @@ def test_momentum_and_adam_widgets_react_to_every_control():
 def test_an_update_that_fails_shows_a_message_not_a_traceback(monkeypatch):
     ex = lr_explorer()
 
-    def broken(**kwargs):
+    def broken(values):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ex, "_compute", broken)
     ex.controls["lr"].value = 0.2
     assert ex.error == "RuntimeError: boom"
     assert "could not update: RuntimeError: boom" in ex.readout.value
+    monkeypatch.undo()
+    ex.controls["lr"].value = 0.3  # the next update that works clears the error
+    assert ex.error is None and "lr = 0.3 " in ex.readout.value
 
 
 def test_widget_arguments_are_checked():
