@@ -97,11 +97,11 @@ def adam_result(
 class AdamFigure(LandscapeFigure):
     """Path, loss, and the size of each coordinate's step per step against ``lr``."""
 
-    def path_title(self, res: ExplorerResult) -> str:  # noqa: D102
+    def path_title(self, res: ExplorerResult) -> str:
         s = res.settings
         return f"lr = {fmt_number(s['lr'])}, β1 = {s['beta1']:.4g}, β2 = {s['beta2']:.4g}"
 
-    def build_third(self) -> None:  # noqa: D102
+    def build_third(self) -> None:
         ax = self.ax_third
         self.step_floor, self.step_top = 1e-6, 30.0
         ax.set_yscale("log")
@@ -117,7 +117,7 @@ class AdamFigure(LandscapeFigure):
         ax.set_title("step size per coordinate vs lr")
         self.moving += [self.dx_line, self.dy_line, self.lr_hline]
 
-    def update_third(self, res: ExplorerResult) -> None:  # noqa: D102
+    def update_third(self, res: ExplorerResult) -> None:
         with np.errstate(all="ignore"):
             d = np.abs(np.diff(res.path, axis=0)).reshape(-1, 2)
             d = np.clip(d, self.step_floor, self.step_top)
@@ -190,5 +190,5 @@ def adam_explorer(
         "adam", "Adam explorer", controls,
         result=lambda v: adam_result(v["lr"], v["beta1"], v["beta2"], problems[v["landscape"]],
                                      steps=steps, device=device),
-        picture=lambda res: AdamFigure(res.problem, res.steps),
-        picture_key=lambda res: (res.problem, res.steps))
+        figure=lambda res: AdamFigure(res.problem, res.steps),
+        figure_key=lambda res: (res.problem, res.steps))

@@ -104,10 +104,10 @@ class LrFigure(LandscapeFigure):
     def __init__(self, problem, steps):
         super().__init__(problem, steps, label_landscape=False)
 
-    def path_title(self, res: ExplorerResult) -> str:  # noqa: D102
+    def path_title(self, res: ExplorerResult) -> str:
         return f"{self.problem.label}: lr = {fmt_number(res.settings['lr'])}"
 
-    def build_third(self) -> None:  # noqa: D102
+    def build_third(self) -> None:
         ax, prob = self.ax_third, self.problem
         lrs = np.logspace(LR_EXP[0], LR_EXP[1], 400)
         self.factor_top = 2.5
@@ -140,7 +140,7 @@ class LrFigure(LandscapeFigure):
                                       markeredgewidth=0.5, zorder=5)
         self.moving += [self.lr_vline, self.factor_dots]
 
-    def update_third(self, res: ExplorerResult) -> None:  # noqa: D102
+    def update_third(self, res: ExplorerResult) -> None:
         lr = res.settings["lr"]
         if math.isfinite(lr) and lr > 0:
             x = min(max(lr, 10 ** LR_EXP[0]), 10 ** LR_EXP[1])
@@ -196,5 +196,5 @@ def lr_explorer(
         "lr", "Learning-rate explorer", controls,
         result=lambda v: lr_result(v["lr"], problems[v["landscape"]], steps=steps,
                                    device=device),
-        picture=lambda res: LrFigure(res.problem, res.steps),
-        picture_key=lambda res: (res.problem, res.steps))
+        figure=lambda res: LrFigure(res.problem, res.steps),
+        figure_key=lambda res: (res.problem, res.steps))

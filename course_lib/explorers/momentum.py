@@ -148,12 +148,12 @@ class MomentumFigure(LandscapeFigure):
         super().__init__(problem, steps, width_ratios=(1.15, 1.0, 1.15), right=0.955,
                          nesterov=nesterov)
 
-    def path_title(self, res: ExplorerResult) -> str:  # noqa: D102
+    def path_title(self, res: ExplorerResult) -> str:
         s = res.settings
         kind = "Nesterov μ" if s["nesterov"] else "momentum μ"
         return f"lr = {fmt_number(s['lr'])}, {kind} = {fmt_number(s['momentum'])}"
 
-    def build_third(self, nesterov: bool) -> None:  # noqa: D102
+    def build_third(self, nesterov: bool) -> None:
         ax, prob = self.ax_third, self.problem
         n_lr, n_mu = 121, 100
         exp_edges = np.linspace(LR_EXP[0], 0.0, n_lr + 1)
@@ -198,7 +198,7 @@ class MomentumFigure(LandscapeFigure):
             self._rate_cache[nesterov] = np.ma.masked_invalid(need)
         return self._rate_cache[nesterov]
 
-    def update_third(self, res: ExplorerResult) -> None:  # noqa: D102
+    def update_third(self, res: ExplorerResult) -> None:
         nest = bool(res.settings["nesterov"]) and res.settings["momentum"] != 0
         if nest != self.rate_nesterov:
             self.rate_mesh.set_array(self._predicted_steps(nest))
@@ -275,6 +275,6 @@ def momentum_explorer(
         "momentum", "Momentum explorer", controls,
         result=lambda v: momentum_result(v["lr"], v["momentum"], v["nesterov"],
                                          problems[v["landscape"]], steps=steps, device=device),
-        picture=lambda res: MomentumFigure(res.problem, res.steps,
+        figure=lambda res: MomentumFigure(res.problem, res.steps,
                                            nesterov=_nesterov_shown(res)),
-        picture_key=lambda res: (res.problem, res.steps))
+        figure_key=lambda res: (res.problem, res.steps))

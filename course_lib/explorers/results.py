@@ -164,7 +164,7 @@ class _UpdateOptimizer(torch.optim.Optimizer):
         self._update = update
 
     @torch.no_grad()
-    def step(self, closure=None):  # noqa: D102 - the Optimizer contract
+    def step(self, closure=None):
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -404,4 +404,4 @@ def schedule_designer(
     return Explorer(
         "schedule", "Schedule designer", controls,
         result=lambda v: design_result(**v, steps=steps, device=device),
-        picture=lambda _res: DesignFigure(), describe=_describe)
+        figure=lambda _res: DesignFigure(), describe=_describe)

@@ -5,14 +5,14 @@ An explorer is two pure functions and a few lines on :class:`Explorer`:
 * ``result(values) -> result``: the control values (a dict by control name) in, a result with
   a ``lines`` tuple (the readout) out; it returns a status ("invalid setting", "diverged")
   for odd values rather than raising;
-* ``picture(result) -> ExplorerFigure``: a new figure for that result
-  (:class:`~course_lib.explorers.figures.ExplorerFigure`); with ``picture_key`` the shell keeps
+* ``figure(result) -> ExplorerFigure``: a new figure for that result
+  (:class:`~course_lib.explorers.figures.ExplorerFigure`); with ``figure_key`` the shell keeps
   one per key and only moves its artists on each update.
 
 Example::
 
     Explorer("lr", "Learning-rate explorer", {"lr": slider},
-             result=lambda v: lr_result(v["lr"]), picture=lambda r: LrFigure(r.problem, r.steps))
+             result=lambda v: lr_result(v["lr"]), figure=lambda r: LrFigure(r.problem, r.steps))
 
 **Static fallback.** An :class:`Explorer` displays with a MIME bundle holding the live widget
 view *and* a PNG of its current picture (plus one deterministic text/plain line, which nbval
@@ -62,8 +62,8 @@ class Explorer(widgets.VBox):
         title: the name for people, first in the plain-text line.
         controls: the control widgets by setting name, in display order.
         result: ``values -> result`` (see the module docstring).
-        picture: ``result -> ExplorerFigure``, a new figure for ``result``.
-        picture_key: ``result -> key``: results with the same key share one figure
+        figure: ``result -> ExplorerFigure``, a new figure for ``result``.
+        figure_key: ``result -> key``: results with the same key share one figure
             (default: one figure for all).
         describe: ``values -> str``, the settings in the plain-text line
             (default :func:`describe_values`).
@@ -84,16 +84,16 @@ class Explorer(widgets.VBox):
         controls: Mapping[str, widgets.Widget],
         *,
         result: Callable[[dict[str, Any]], Any],
-        picture: Callable[[Any], ExplorerFigure],
-        picture_key: Callable[[Any], Hashable] = lambda _result: None,
+        figure: Callable[[Any], ExplorerFigure],
+        figure_key: Callable[[Any], Hashable] = lambda _result: None,
         describe: Callable[[dict[str, Any]], str] = describe_values,
     ):
         self.explorer_name = name
         self.explorer_title = title
         self.controls = dict(controls)
         self._compute = result
-        self._picture = picture
-        self._picture_key = picture_key
+        self._new_figure = figure
+        self._figure_key = figure_key
         self._describe = describe
         self._figures: dict[Hashable, ExplorerFigure] = {}
         self.readout = widgets.HTML(layout=widgets.Layout(margin="2px 0 2px 4px"))
@@ -122,9 +122,9 @@ class Explorer(widgets.VBox):
 
     def figure_for(self, res: Any) -> ExplorerFigure:
         """The kept figure for ``res`` (built on first use)."""
-        key = self._picture_key(res)
+        key = self._figure_key(res)
         if key not in self._figures:
-            self._figures[key] = self._picture(res)
+            self._figures[key] = self._new_figure(res)
         return self._figures[key]
 
     def refresh(self) -> None:
