@@ -31,7 +31,7 @@ from course_lib.optim import (
     rmsprop_update_,
     sgd_update_,
 )
-from course_lib.optim._validate import next_step
+from course_lib.optim._base import next_step
 
 CLASSES = {"SGD": SGD, "Adagrad": Adagrad, "RMSprop": RMSprop, "Adam": Adam, "AdamW": AdamW}
 TORCH = {name: getattr(torch.optim, name) for name in CLASSES}

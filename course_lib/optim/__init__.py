@@ -6,9 +6,14 @@ Each optimizer is two things:
   one to one (``sgd_update_``, ``adagrad_update_``, ``rmsprop_update_``, ``adam_update_``,
   ``adamw_update_``, ``lion_update_``); and
 * a real ``torch.optim.Optimizer`` built on it (``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``,
-  ``AdamW``), with torch's argument names, defaults and state names: param groups,
+  ``AdamW``, ``Lion``), with torch's argument names, defaults and state names: param groups,
   ``state_dict()`` / ``load_state_dict()`` and ``torch.optim.lr_scheduler`` all work, and the
-  numbers match ``torch.optim`` (the tests compare them).
+  numbers match ``torch.optim`` (the tests compare them). Each class holds only its defaults,
+  its settings check and the call of its update function for one parameter; the ``step()``
+  loop they share is ``course_lib.optim._base.PerTensorOptimizer``.
+
+``AdamW``'s update is literally "decay the weights, then Adam's update": ``adamw_update_``
+calls ``adam_update_``.
 
 ``Lion`` (Chen et al. 2023) has no counterpart in ``torch.optim``; its tests compare it with a
 plain transcription of the paper's pseudocode instead.

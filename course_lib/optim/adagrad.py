@@ -6,19 +6,13 @@ The algorithm is :func:`adagrad_update_`; :class:`Adagrad` wraps it in a real
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from course_lib.optim._validate import (
-    check_bool,
-    check_number,
-    dense_grad,
-    new_step,
-    next_step,
-    validate_param_group,
-)
+from course_lib.optim._base import PerTensorOptimizer, new_step, next_step
+from course_lib.validation import check_bool, check_real
 
 __all__ = ["Adagrad", "adagrad_update_"]
 
@@ -80,16 +74,7 @@ def adagrad_update_(
     p.addcdiv_(g, denom, value=-lr_t)     # p = p - lr_t * g / (sqrt(s) + eps)
 
 
-def _check_adagrad_settings(owner: str, s: Mapping[str, Any]) -> None:
-    check_number(owner, "lr", s["lr"])
-    check_number(owner, "lr_decay", s["lr_decay"])
-    check_number(owner, "weight_decay", s["weight_decay"])
-    check_number(owner, "initial_accumulator_value", s["initial_accumulator_value"])
-    check_number(owner, "eps", s["eps"], low_open=True)
-    check_bool(owner, "maximize", s["maximize"])
-
-
-class Adagrad(torch.optim.Optimizer):
+class Adagrad(PerTensorOptimizer):
     r"""Adagrad: divide each coordinate's step by the root of its summed squared gradients.
 
     Same arguments, defaults, state (``step``, ``sum``) and numbers as ``torch.optim.Adagrad``;
@@ -146,49 +131,36 @@ class Adagrad(torch.optim.Optimizer):
             "initial_accumulator_value": initial_accumulator_value,
             "maximize": maximize,
         }
-        _check_adagrad_settings("Adagrad", defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a param group, after checking its settings (see ``torch.optim.Optimizer``)."""
-        validate_param_group(self, param_group, _check_adagrad_settings)
-        super().add_param_group(param_group)
+    @staticmethod
+    def check_settings(owner: str, settings: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for a bad setting (see the class docstring for the rules)."""
+        s = settings
+        check_real(s["lr"], "lr", low=0, owner=owner)
+        check_real(s["lr_decay"], "lr_decay", low=0, owner=owner)
+        check_real(s["weight_decay"], "weight_decay", low=0, owner=owner)
+        check_real(
+            s["initial_accumulator_value"], "initial_accumulator_value", low=0, owner=owner
+        )
+        check_real(s["eps"], "eps", low=0, low_open=True, owner=owner)
+        check_bool(s["maximize"], "maximize", owner=owner)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Take one step for every parameter that has a gradient (``p.grad is None``: skipped).
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or ``None`` without a closure.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = dense_grad(p, "Adagrad", group["maximize"])
-                state = self.state[p]
-                if not state:
-                    if torch.is_complex(p):
-                        raise RuntimeError("Adagrad here supports real parameters only")
-                    state["step"] = new_step()
-                    state["sum"] = torch.full_like(
-                        p, group["initial_accumulator_value"], memory_format=torch.preserve_format
-                    )
-                adagrad_update_(
-                    p,
-                    g,
-                    state["sum"],
-                    t=next_step(state),
-                    lr=group["lr"],
-                    lr_decay=group["lr_decay"],
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                )
-        return loss
+    def update_parameter(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> None:
+        """:func:`adagrad_update_` on ``p``; its state is ``step`` and ``sum``."""
+        state = self.state[p]
+        if not state:
+            state["step"] = new_step()
+            state["sum"] = torch.full_like(
+                p, group["initial_accumulator_value"], memory_format=torch.preserve_format
+            )
+        adagrad_update_(
+            p,
+            g,
+            state["sum"],
+            t=next_step(state),
+            lr=group["lr"],
+            lr_decay=group["lr_decay"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+        )

@@ -7,20 +7,13 @@ gradient; for the decoupled kind see :mod:`course_lib.optim.adamw`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from course_lib.optim._validate import (
-    check_betas,
-    check_bool,
-    check_number,
-    dense_grad,
-    new_step,
-    next_step,
-    validate_param_group,
-)
+from course_lib.optim._base import PerTensorOptimizer, check_betas, new_step, next_step, zeros_like
+from course_lib.validation import check_bool, check_real
 
 __all__ = ["Adam", "adam_update_"]
 
@@ -113,16 +106,7 @@ def adam_update_(
     p.addcdiv_(m, denom, value=-step_size)                  # p = p - lr*m_hat / (sqrt(v_hat) + eps)
 
 
-def _check_adam_settings(owner: str, s: Mapping[str, Any]) -> None:
-    check_number(owner, "lr", s["lr"])
-    check_betas(owner, s["betas"])
-    check_number(owner, "eps", s["eps"], low_open=True)
-    check_number(owner, "weight_decay", s["weight_decay"])
-    check_bool(owner, "amsgrad", s["amsgrad"])
-    check_bool(owner, "maximize", s["maximize"])
-
-
-class Adam(torch.optim.Optimizer):
+class Adam(PerTensorOptimizer):
     r"""Adam, with L2 weight decay added to the gradient, and optional AMSGrad.
 
     Same arguments, defaults, state (``step``, ``exp_avg``, ``exp_avg_sq``,
@@ -163,6 +147,8 @@ class Adam(torch.optim.Optimizer):
         Kingma & Ba 2015; Reddi et al. 2018 (see :func:`adam_update_`).
     """
 
+    _update = staticmethod(adam_update_)  # AdamW swaps in adamw_update_
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
@@ -182,60 +168,44 @@ class Adam(torch.optim.Optimizer):
             "amsgrad": amsgrad,
             "maximize": maximize,
         }
-        _check_adam_settings(type(self).__name__, defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a param group, after checking its settings (see ``torch.optim.Optimizer``)."""
-        validate_param_group(self, param_group, _check_adam_settings)
-        super().add_param_group(param_group)
+    @staticmethod
+    def check_settings(owner: str, settings: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for a bad setting (see the class docstring for the rules)."""
+        s = settings
+        check_real(s["lr"], "lr", low=0, owner=owner)
+        check_betas(owner, s["betas"])
+        check_real(s["eps"], "eps", low=0, low_open=True, owner=owner)
+        check_real(s["weight_decay"], "weight_decay", low=0, owner=owner)
+        check_bool(s["amsgrad"], "amsgrad", owner=owner)
+        check_bool(s["maximize"], "maximize", owner=owner)
 
-    _update = staticmethod(adam_update_)  # AdamW swaps in adamw_update_
+    def update_parameter(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> None:
+        """``self._update`` (:func:`adam_update_`, or AdamW's) on ``p``, with its state.
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Take one step for every parameter that has a gradient (``p.grad is None``: skipped).
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or ``None`` without a closure.
+        The state is ``step``, ``exp_avg``, ``exp_avg_sq`` and, with AMSGrad, ``max_exp_avg_sq``
+        (created when AMSGrad is first switched on).
         """
-        name = type(self).__name__
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            amsgrad = group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = dense_grad(p, name, group["maximize"])
-                state = self.state[p]
-                if not state:
-                    if torch.is_complex(p):
-                        raise RuntimeError(f"{name} here supports real parameters only")
-                    state["step"] = new_step()
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if amsgrad and "max_exp_avg_sq" not in state:
-                    state["max_exp_avg_sq"] = torch.zeros_like(
-                        p, memory_format=torch.preserve_format
-                    )
-                self._update(
-                    p,
-                    g,
-                    state["exp_avg"],
-                    state["exp_avg_sq"],
-                    t=next_step(state),
-                    lr=group["lr"],
-                    beta1=beta1,
-                    beta2=beta2,
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    v_max=state["max_exp_avg_sq"] if amsgrad else None,
-                )
-        return loss
+        amsgrad = group["amsgrad"]
+        state = self.state[p]
+        if not state:
+            state["step"] = new_step()
+            state["exp_avg"] = zeros_like(p)
+            state["exp_avg_sq"] = zeros_like(p)
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = zeros_like(p)
+        beta1, beta2 = group["betas"]
+        self._update(
+            p,
+            g,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            t=next_step(state),
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            v_max=state["max_exp_avg_sq"] if amsgrad else None,
+        )

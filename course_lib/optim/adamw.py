@@ -1,8 +1,10 @@
 """AdamW: Adam with decoupled weight decay (shrink the weights, don't touch the gradient).
 
-The algorithm is :func:`adamw_update_`, which reads like :func:`~course_lib.optim.adam.adam_update_`
-with the weight-decay line moved from the gradient to the parameter. :class:`AdamW` wraps it in a
-real ``torch.optim.Optimizer`` that gives the same numbers as ``torch.optim.AdamW``.
+The algorithm is :func:`adamw_update_`: decay the weights, then take Adam's step
+(:func:`~course_lib.optim.adam.adam_update_`, without its L2 term), the way optax composes
+``add_decayed_weights`` with ``scale_by_adam`` and the way ``torch.optim.AdamW`` computes it.
+:class:`AdamW` wraps it in a real ``torch.optim.Optimizer`` that gives the same numbers as
+``torch.optim.AdamW``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import torch
 
-from course_lib.optim.adam import Adam
+from course_lib.optim.adam import Adam, adam_update_
 
 __all__ = ["AdamW", "adamw_update_"]
 
@@ -33,11 +35,18 @@ def adamw_update_(
 ) -> None:
     r"""One AdamW step on one tensor, in place: ``p``, ``m``, ``v`` (and ``v_max``) change.
 
-    The textbook form:
+    Two steps: shrink the weights, then Adam's step on the unchanged gradient.
 
     .. math::
 
         p &\leftarrow p - \eta\, \lambda\, p                   && \text{decoupled weight decay} \\
+        p &\leftarrow \operatorname{adam}(p, g, m, v, t)       && \text{Adam's step, no L2 term}
+
+    where the second line is :func:`~course_lib.optim.adam.adam_update_` with
+    ``weight_decay=0``:
+
+    .. math::
+
         m &\leftarrow \beta_1\, m + (1 - \beta_1)\, g            && \text{first moment} \\
         v &\leftarrow \beta_2\, v + (1 - \beta_2)\, g^2          && \text{second moment} \\
         \hat m &= m / (1 - \beta_1^t), \quad \hat v = v / (1 - \beta_2^t)  && \text{bias correction} \\
@@ -50,11 +59,8 @@ def adamw_update_(
 
     Conventions (PyTorch's, followed so the numbers match ``torch.optim.AdamW``): the decay is
     multiplied by the learning rate, :math:`p \leftarrow p\,(1 - \eta\lambda)`, so a schedule on
-    ``lr`` scales it too (the paper writes a separate schedule multiplier instead); it is applied
-    before the Adam step; and the last two lines are computed as
-    :math:`p \leftarrow p - \frac{\eta}{1-\beta_1^t}\, m / (\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon)`,
-    which is algebraically equal to the textbook form. ``m.lerp_(g, 1 - beta1)`` is one fused op
-    for ``m = beta1*m + (1-beta1)*g``.
+    ``lr`` scales it too (the paper writes a separate schedule multiplier instead), and it is
+    applied before the Adam step, which then moves the already-shrunk ``p``.
 
     Args:
         p: the parameter, updated in place.
@@ -84,15 +90,9 @@ def adamw_update_(
         D. P. Kingma, J. Ba, "Adam: A method for stochastic optimization", ICLR 2015.
     """
     if weight_decay != 0:
-        p.mul_(1 - lr * weight_decay)                       # p = p - lr*wd*p
-    m.lerp_(g, 1 - beta1)                                   # m = b1*m + (1-b1)*g
-    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)           # v = b2*v + (1-b2)*g^2
-    if v_max is not None:
-        torch.maximum(v_max, v, out=v_max)                  # v_max = max(v_max, v)
-        v = v_max                                           # AMSGrad: use v_max below
-    step_size = lr / (1 - beta1**t)                         # lr / (1 - b1^t)
-    denom = v.sqrt().div_((1 - beta2**t) ** 0.5).add_(eps)  # sqrt(v_hat) + eps
-    p.addcdiv_(m, denom, value=-step_size)                  # p = p - lr*m_hat / (sqrt(v_hat) + eps)
+        p.mul_(1 - lr * weight_decay)                     # p = p - lr*wd*p
+    adam_update_(p, g, m, v, t=t, lr=lr, beta1=beta1,
+                 beta2=beta2, eps=eps, v_max=v_max)       # p = adam(p, g, m, v, t)
 
 
 class AdamW(Adam):

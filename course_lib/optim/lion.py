@@ -7,18 +7,13 @@ paper's pseudocode (``tests/test_lion.py``) instead of with ``torch.optim``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from course_lib.optim._validate import (
-    check_betas,
-    check_bool,
-    check_number,
-    dense_grad,
-    validate_param_group,
-)
+from course_lib.optim._base import PerTensorOptimizer, check_betas, zeros_like
+from course_lib.validation import check_bool, check_real
 
 __all__ = ["Lion", "lion_update_"]
 
@@ -84,14 +79,7 @@ def lion_update_(
     m.lerp_(g, 1 - beta2)                                   # m = b2*m + (1-b2)*g
 
 
-def _check_lion_settings(owner: str, s: Mapping[str, Any]) -> None:
-    check_number(owner, "lr", s["lr"])
-    check_betas(owner, s["betas"])
-    check_number(owner, "weight_decay", s["weight_decay"])
-    check_bool(owner, "maximize", s["maximize"])
-
-
-class Lion(torch.optim.Optimizer):
+class Lion(PerTensorOptimizer):
     r"""Lion (EvoLved Sign Momentum): a sign step on an interpolated momentum.
 
     Each step applies :func:`lion_update_` to every parameter that has a gradient:
@@ -145,47 +133,29 @@ class Lion(torch.optim.Optimizer):
         maximize: bool = False,
     ) -> None:
         defaults = {"lr": lr, "betas": betas, "weight_decay": weight_decay, "maximize": maximize}
-        _check_lion_settings(type(self).__name__, defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a param group, after checking its settings (see ``torch.optim.Optimizer``)."""
-        validate_param_group(self, param_group, _check_lion_settings)
-        super().add_param_group(param_group)
+    @staticmethod
+    def check_settings(owner: str, settings: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for a bad setting (see the class docstring for the rules)."""
+        s = settings
+        check_real(s["lr"], "lr", low=0, owner=owner)
+        check_betas(owner, s["betas"])
+        check_real(s["weight_decay"], "weight_decay", low=0, owner=owner)
+        check_bool(s["maximize"], "maximize", owner=owner)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Take one step for every parameter that has a gradient (``p.grad is None``: skipped).
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or ``None`` without a closure.
-        """
-        name = type(self).__name__
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = dense_grad(p, name, group["maximize"])
-                state = self.state[p]
-                if not state:
-                    if torch.is_complex(p):
-                        raise RuntimeError(f"{name} here supports real parameters only")
-                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                lion_update_(
-                    p,
-                    g,
-                    state["exp_avg"],
-                    lr=group["lr"],
-                    beta1=beta1,
-                    beta2=beta2,
-                    weight_decay=group["weight_decay"],
-                )
-        return loss
+    def update_parameter(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> None:
+        """:func:`lion_update_` on ``p``; its only state is ``exp_avg``."""
+        state = self.state[p]
+        if not state:
+            state["exp_avg"] = zeros_like(p)
+        beta1, beta2 = group["betas"]
+        lion_update_(
+            p,
+            g,
+            state["exp_avg"],
+            lr=group["lr"],
+            beta1=beta1,
+            beta2=beta2,
+            weight_decay=group["weight_decay"],
+        )

@@ -6,19 +6,13 @@ The algorithm is :func:`rmsprop_update_`; :class:`RMSprop` wraps it in a real
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from course_lib.optim._validate import (
-    check_bool,
-    check_number,
-    dense_grad,
-    new_step,
-    next_step,
-    validate_param_group,
-)
+from course_lib.optim._base import PerTensorOptimizer, new_step, next_step, zeros_like
+from course_lib.validation import check_bool, check_real
 
 __all__ = ["RMSprop", "rmsprop_update_"]
 
@@ -94,17 +88,7 @@ def rmsprop_update_(
         p.addcdiv_(g, d, value=-lr)                              # p = p - lr*g/d
 
 
-def _check_rmsprop_settings(owner: str, s: Mapping[str, Any]) -> None:
-    check_number(owner, "lr", s["lr"])
-    check_number(owner, "alpha", s["alpha"], high=1.0)
-    check_number(owner, "eps", s["eps"], low_open=True)
-    check_number(owner, "weight_decay", s["weight_decay"])
-    check_number(owner, "momentum", s["momentum"])
-    check_bool(owner, "centered", s["centered"])
-    check_bool(owner, "maximize", s["maximize"])
-
-
-class RMSprop(torch.optim.Optimizer):
+class RMSprop(PerTensorOptimizer):
     r"""RMSprop, optionally centered and with momentum.
 
     Same arguments, defaults, state (``step``, ``square_avg``, ``momentum_buffer``,
@@ -164,57 +148,45 @@ class RMSprop(torch.optim.Optimizer):
             "weight_decay": weight_decay,
             "maximize": maximize,
         }
-        _check_rmsprop_settings("RMSprop", defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a param group, after checking its settings (see ``torch.optim.Optimizer``)."""
-        validate_param_group(self, param_group, _check_rmsprop_settings)
-        super().add_param_group(param_group)
+    @staticmethod
+    def check_settings(owner: str, settings: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for a bad setting (see the class docstring for the rules)."""
+        s = settings
+        check_real(s["lr"], "lr", low=0, owner=owner)
+        check_real(s["alpha"], "alpha", low=0, high=1, high_open=True, owner=owner)
+        check_real(s["eps"], "eps", low=0, low_open=True, owner=owner)
+        check_real(s["weight_decay"], "weight_decay", low=0, owner=owner)
+        check_real(s["momentum"], "momentum", low=0, owner=owner)
+        check_bool(s["centered"], "centered", owner=owner)
+        check_bool(s["maximize"], "maximize", owner=owner)
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Take one step for every parameter that has a gradient (``p.grad is None``: skipped).
+    def update_parameter(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> None:
+        """:func:`rmsprop_update_` on ``p``, with its state.
 
-        Args:
-            closure: optional; re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or ``None`` without a closure.
+        The state is ``step``, ``square_avg`` and, when switched on, ``momentum_buffer`` and
+        ``grad_avg`` (each created when first needed).
         """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            momentum, centered = group["momentum"], group["centered"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = dense_grad(p, "RMSprop", group["maximize"])
-                state = self.state[p]
-                if not state:
-                    if torch.is_complex(p):
-                        raise RuntimeError("RMSprop here supports real parameters only")
-                    state["step"] = new_step()
-                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                if momentum > 0 and "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(
-                        p, memory_format=torch.preserve_format
-                    )
-                if centered and "grad_avg" not in state:
-                    state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                next_step(state)
-                rmsprop_update_(
-                    p,
-                    g,
-                    state["square_avg"],
-                    lr=group["lr"],
-                    alpha=group["alpha"],
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    momentum=momentum,
-                    b=state.get("momentum_buffer"),
-                    g_avg=state["grad_avg"] if centered else None,
-                )
-        return loss
+        momentum, centered = group["momentum"], group["centered"]
+        state = self.state[p]
+        if not state:
+            state["step"] = new_step()
+            state["square_avg"] = zeros_like(p)
+        if momentum > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = zeros_like(p)
+        if centered and "grad_avg" not in state:
+            state["grad_avg"] = zeros_like(p)
+        next_step(state)
+        rmsprop_update_(
+            p,
+            g,
+            state["square_avg"],
+            lr=group["lr"],
+            alpha=group["alpha"],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            momentum=momentum,
+            b=state.get("momentum_buffer"),
+            g_avg=state["grad_avg"] if centered else None,
+        )

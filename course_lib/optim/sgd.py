@@ -7,17 +7,13 @@ learning-rate schedulers) that gives the same numbers as ``torch.optim.SGD``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from course_lib.optim._validate import (
-    check_bool,
-    check_number,
-    dense_grad,
-    validate_param_group,
-)
+from course_lib.optim._base import PerTensorOptimizer
+from course_lib.validation import check_bool, check_real
 
 __all__ = ["SGD", "sgd_update_"]
 
@@ -94,21 +90,7 @@ def sgd_update_(
     return b
 
 
-def _check_sgd_settings(owner: str, s: Mapping[str, Any]) -> None:
-    check_number(owner, "lr", s["lr"])
-    check_number(owner, "momentum", s["momentum"])
-    check_number(owner, "dampening", s["dampening"], high=1.0, high_open=False)
-    check_number(owner, "weight_decay", s["weight_decay"])
-    check_bool(owner, "nesterov", s["nesterov"])
-    check_bool(owner, "maximize", s["maximize"])
-    if s["nesterov"] and (s["momentum"] <= 0 or s["dampening"] != 0):
-        raise ValueError(
-            f"{owner}: nesterov=True requires momentum > 0 and dampening == 0, "
-            f"got momentum={s['momentum']!r}, dampening={s['dampening']!r}"
-        )
-
-
-class SGD(torch.optim.Optimizer):
+class SGD(PerTensorOptimizer):
     r"""Stochastic gradient descent with optional (Nesterov) momentum and weight decay.
 
     Same arguments, defaults, state (``momentum_buffer``) and numbers as ``torch.optim.SGD``;
@@ -148,6 +130,8 @@ class SGD(torch.optim.Optimizer):
         Polyak 1964; Nesterov 1983; Sutskever et al. 2013 (see :func:`sgd_update_`).
     """
 
+    supports_complex = True  # the update never squares g, so complex parameters work as in torch
+
     def __init__(
         self,
         params: Iterable[torch.Tensor] | Iterable[dict[str, Any]],
@@ -167,46 +151,38 @@ class SGD(torch.optim.Optimizer):
             "nesterov": nesterov,
             "maximize": maximize,
         }
-        _check_sgd_settings("SGD", defaults)
         super().__init__(params, defaults)
 
-    def add_param_group(self, param_group: dict[str, Any]) -> None:
-        """Add a param group, after checking its settings (see ``torch.optim.Optimizer``)."""
-        validate_param_group(self, param_group, _check_sgd_settings)
-        super().add_param_group(param_group)
+    @staticmethod
+    def check_settings(owner: str, settings: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` for a bad setting (see the class docstring for the rules)."""
+        s = settings
+        check_real(s["lr"], "lr", low=0, owner=owner)
+        check_real(s["momentum"], "momentum", low=0, owner=owner)
+        check_real(s["dampening"], "dampening", low=0, high=1, owner=owner)
+        check_real(s["weight_decay"], "weight_decay", low=0, owner=owner)
+        check_bool(s["nesterov"], "nesterov", owner=owner)
+        check_bool(s["maximize"], "maximize", owner=owner)
+        if s["nesterov"] and (s["momentum"] <= 0 or s["dampening"] != 0):
+            raise ValueError(
+                f"{owner}: nesterov=True requires momentum > 0 and dampening == 0, "
+                f"got momentum={s['momentum']!r}, dampening={s['dampening']!r}"
+            )
 
-    @torch.no_grad()
-    def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """Take one step for every parameter that has a gradient (``p.grad is None``: skipped).
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss.
-
-        Returns:
-            The closure's loss, or ``None`` without a closure.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = dense_grad(p, "SGD", group["maximize"])
-                momentum = group["momentum"]
-                # like torch.optim.SGD, keep state for p only when there is a buffer to keep
-                b = self.state[p].get("momentum_buffer") if momentum != 0 else None
-                b = sgd_update_(
-                    p,
-                    g,
-                    b,
-                    lr=group["lr"],
-                    momentum=momentum,
-                    dampening=group["dampening"],
-                    nesterov=group["nesterov"],
-                    weight_decay=group["weight_decay"],
-                )
-                if b is not None:
-                    self.state[p]["momentum_buffer"] = b
-        return loss
+    def update_parameter(self, p: torch.Tensor, g: torch.Tensor, group: dict[str, Any]) -> None:
+        """:func:`sgd_update_` on ``p``, keeping its momentum buffer in ``self.state[p]``."""
+        momentum = group["momentum"]
+        # like torch.optim.SGD, keep state for p only when there is a buffer to keep
+        b = self.state[p].get("momentum_buffer") if momentum != 0 else None
+        b = sgd_update_(
+            p,
+            g,
+            b,
+            lr=group["lr"],
+            momentum=momentum,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            weight_decay=group["weight_decay"],
+        )
+        if b is not None:
+            self.state[p]["momentum_buffer"] = b
