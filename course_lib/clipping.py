@@ -29,10 +29,11 @@ on the gradients' own device (CPU, CUDA or MPS).
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 
 import torch
+
+from course_lib.validation import check_real
 
 __all__ = [
     "clip_grad_norm_",
@@ -59,29 +60,16 @@ def _grads(parameters: Parameters) -> list[torch.Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def _as_float(name: str, value: object) -> float:
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    return float(value)
-
-
 def _check_max_norm(max_norm: object) -> float:
-    max_norm = _as_float("max_norm", max_norm)
-    if not (math.isfinite(max_norm) and max_norm > 0.0):
-        raise ValueError(f"max_norm must be a finite number > 0, got {max_norm}")
-    return max_norm
+    """A finite number > 0; a one-element tensor is accepted, as in torch."""
+    return check_real(max_norm, "max_norm", low=0, low_open=True, allow_tensor=True)
 
 
 def _check_norm_type(norm_type: object) -> float:
     """A p >= 1 (a true norm) or infinity; the string ``'inf'`` is accepted, as in torch."""
     if isinstance(norm_type, str) and norm_type.strip().lower() in ("inf", "+inf"):
         return math.inf
-    p = _as_float("norm_type", norm_type)
-    if math.isnan(p) or p < 1.0:
-        raise ValueError(f"norm_type must be a number >= 1 or math.inf, got {norm_type!r}")
-    return p
+    return check_real(norm_type, "norm_type", low=1, allow_inf=True, allow_tensor=True)
 
 
 # --------------------------------------------------------------------------- norms
@@ -280,9 +268,7 @@ def clip_grad_value_(parameters: Parameters, clip_value: float) -> None:
         >>> clip_grad_value_([w], clip_value=1.0); w.grad
         tensor([-1.0000,  0.2000,  1.0000])
     """
-    clip_value = _as_float("clip_value", clip_value)
-    if not (math.isfinite(clip_value) and clip_value > 0.0):
-        raise ValueError(f"clip_value must be a finite number > 0, got {clip_value}")
+    clip_value = check_real(clip_value, "clip_value", low=0, low_open=True, allow_tensor=True)
     for g in _grads(parameters):
         g.clamp_(min=-clip_value, max=clip_value)
 

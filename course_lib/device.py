@@ -18,6 +18,8 @@ import random
 import numpy as np
 import torch
 
+from course_lib.validation import check_int
+
 __all__ = [
     "default_device",
     "seed_everything",
@@ -65,8 +67,7 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     its own stream. Assign it (``g = seed_everything(0)``) or end the line with
     ``;`` so the notebook does not print the generator's memory address.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = check_int(seed, "seed", low=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -35,6 +35,8 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 
+from course_lib.validation import check_bool, check_int, check_real
+
 __all__ = [
     "LRFinderResult",
     "lr_range_test",
@@ -202,15 +204,11 @@ def suggest_all(lrs: Any, smoothed_losses: Any) -> dict[str, float]:
 
 
 def _check_sweep(start_lr: Any, end_lr: Any, num_iters: Any) -> None:
-    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            math.isfinite(value) and value > 0
-        ):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    check_real(start_lr, "start_lr", low=0, low_open=True)
+    check_real(end_lr, "end_lr", low=0, low_open=True)
     if not end_lr > start_lr:
         raise ValueError(f"end_lr must be larger than start_lr, got {start_lr!r} -> {end_lr!r}")
-    if isinstance(num_iters, bool) or not isinstance(num_iters, int) or num_iters < 2:
-        raise ValueError(f"num_iters must be an int >= 2, got {num_iters!r}")
+    check_int(num_iters, "num_iters", low=2)
 
 
 def _batch_source(data: Any, num_iters: int, cycle: bool) -> Callable[[], Batch]:
@@ -322,14 +320,9 @@ def lr_range_test(
         raise ValueError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(loss_fn):
         raise ValueError("loss_fn must be callable: loss_fn(outputs, targets) -> scalar tensor")
-    if isinstance(smooth, bool) or not isinstance(smooth, int | float) or not 0.0 <= smooth < 1.0:
-        raise ValueError(f"smooth must be a number in [0, 1), got {smooth!r}")
-    if isinstance(diverge_factor, bool) or not isinstance(diverge_factor, int | float) or not (
-        math.isfinite(diverge_factor) and diverge_factor > 1.0
-    ):
-        raise ValueError(f"diverge_factor must be a finite number > 1, got {diverge_factor!r}")
-    if not isinstance(cycle, bool):
-        raise ValueError(f"cycle must be True or False, got {cycle!r}")
+    check_real(smooth, "smooth", low=0, high=1, high_open=True)
+    check_real(diverge_factor, "diverge_factor", low=1, low_open=True)
+    check_bool(cycle, "cycle")
     if device is None:
         first = next(model.parameters(), None)
         dev = first.device if first is not None else torch.device("cpu")

@@ -43,12 +43,12 @@ References:
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable
 from typing import Any
 
 import torch
+
+from course_lib.validation import check_real
 
 __all__ = ["SAM"]
 
@@ -57,14 +57,7 @@ EPS = 1e-12
 
 
 def _check_rho(rho: object) -> float:
-    if (
-        isinstance(rho, bool)
-        or not isinstance(rho, numbers.Real)
-        or not math.isfinite(rho)
-        or rho < 0
-    ):
-        raise ValueError(f"SAM: rho must be a finite number >= 0, got {rho!r}")
-    return float(rho)
+    return check_real(rho, "rho", low=0, owner="SAM")
 
 
 class SAM(torch.optim.Optimizer):

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 
 from course_lib.clipping import clip_grad_norm_, global_grad_norm
 from course_lib.device import resolve_device
+from course_lib.validation import check_int, check_real
 
 __all__ = ["History", "train", "loss_of"]
 
@@ -188,18 +189,9 @@ def _evaluate(model: torch.nn.Module, eval_fn: Callable, step: int, history: His
 
 
 def _check_args(steps: object, clip_norm: object, eval_every: object, autocast_dtype: object):
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if clip_norm is not None and (
-        isinstance(clip_norm, bool)
-        or not isinstance(clip_norm, numbers.Real)
-        or not (math.isfinite(clip_norm) and clip_norm > 0)
-    ):
-        raise ValueError(f"clip_norm must be None or a finite number > 0, got {clip_norm!r}")
-    if eval_every is not None and (
-        isinstance(eval_every, bool) or not isinstance(eval_every, numbers.Integral) or eval_every < 1
-    ):
-        raise ValueError(f"eval_every must be None or an int >= 1, got {eval_every!r}")
+    check_int(steps, "steps", low=0)
+    check_real(clip_norm, "clip_norm", low=0, low_open=True, allow_none=True)
+    check_int(eval_every, "eval_every", low=1, allow_none=True)
     if autocast_dtype not in (None, torch.float32, torch.bfloat16):
         raise ValueError(
             f"autocast_dtype must be None, torch.float32 or torch.bfloat16, got {autocast_dtype!r}: "

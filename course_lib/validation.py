@@ -96,7 +96,8 @@ def check_real(
         low_open: ``True`` excludes ``low`` itself (``x > low``); default ``x >= low``.
         high_open: ``True`` excludes ``high`` itself (``x < high``); default ``x <= high``.
         allow_none: accept ``None`` (and return it), for an optional setting.
-        allow_inf: accept ``inf`` / ``-inf`` (when the bounds do); ``nan`` is never accepted.
+        allow_inf: accept ``inf`` / ``-inf`` (when the bounds do; the message then says
+            ``(inf allowed)``); ``nan`` is never accepted.
         allow_tensor: accept a one-element tensor, read with ``.item()``.
         owner: who is asking, put in front of the message (``"Adam"`` gives
             ``"Adam: lr must be ..."``), or ``None``.
@@ -119,7 +120,7 @@ def check_real(
     if value is None and allow_none:
         return None
     kind = "a number" if allow_inf else "a finite number"
-    rule = _rule(low, high, low_open, high_open)
+    rule = _rule(low, high, low_open, high_open) + (" (inf allowed)" if allow_inf else "")
     prefix = f"{owner}: " if owner else ""
     wanted = f"{prefix}{name} must be {'None or ' if allow_none else ''}{kind}{rule}"
     number = value

@@ -43,9 +43,9 @@ def test_real_refuses_nan_and_inf(value, shown):
 def test_real_inf_only_when_allowed_and_nan_never():
     assert check_real(math.inf, "max_loss", allow_inf=True) == math.inf
     assert check_real(math.inf, "norm_type", low=1, allow_inf=True) == math.inf
-    with pytest.raises(ValueError, match=r"^max_loss must be a number, got nan$"):
+    with pytest.raises(ValueError, match=r"^max_loss must be a number \(inf allowed\), got nan$"):
         check_real(math.nan, "max_loss", allow_inf=True)
-    with pytest.raises(ValueError, match=r"^norm_type must be a number >= 1, got -inf$"):
+    with pytest.raises(ValueError, match=r"^norm_type must be a number >= 1 \(inf allowed\), got -inf$"):
         check_real(-math.inf, "norm_type", low=1, allow_inf=True)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from course_lib.device import resolve_device
+from course_lib.validation import check_int, check_real
 
 __all__ = [
     "PRICE_PER_SQFT",
@@ -61,10 +62,8 @@ def make_house_prices(
         >>> sqft.shape, price.dtype
         (torch.Size([50]), torch.float32)
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    if not noise_std >= 0:
-        raise ValueError(f"noise_std must be >= 0, got {noise_std!r}")
+    n = check_int(n, "n", low=1)
+    noise_std = check_real(noise_std, "noise_std", low=0)
     dev = resolve_device(device)
     rng = np.random.default_rng(seed)
     sqft = rng.uniform(*SQFT_RANGE, size=n)
