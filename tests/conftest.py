@@ -1,10 +1,5 @@
-"""Shared test setup: notebook kernels started by nbval inherit this environment."""
-
-import os
+"""Shared test setup (the lesson environment is applied by the root conftest.py)."""
 
 import matplotlib
 
-from course_lib.notebook_env import apply_notebook_env
-
 matplotlib.use("Agg")
-apply_notebook_env(os.environ)
