@@ -1,10 +1,14 @@
 # The course's entry points. Everything installs itself into .venv on first use.
-#   make lab        launch JupyterLab on the course
+#   make lab        launch JupyterLab on the course (jupytext pairing on: a save updates src/*.md)
 #   make test       run every test (unit, parity, nbval on the lessons, grader, browser)
+#   make sync       after editing a text source (notebooks/src/*.md, solutions/src/*.md): update
+#                   the notebooks, re-run the lessons whose code changed, release exercises/,
+#                   rewrite the README's course map
 #   make notebooks  re-execute every lesson in a fresh kernel and store its outputs
-#   make exercises  regenerate exercises/ from solutions/
+#   make exercises  release exercises/ from solutions/ (nbgrader's preprocessors)
 #   make grade SUBMISSIONS=dir/ OUT=grades/   grade a class
 #   make bench      print the benchmark tables
+#   make lint       ruff on the library, the tests and every notebook
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -14,7 +18,7 @@ STAMP_DEV := $(VENV)/.installed-dev
 JOBS   ?= 2
 PORT   ?= 8888
 
-.PHONY: lab test test-fast notebooks exercises grade bench lint lock browser-deps clean
+.PHONY: lab test test-fast sync notebooks exercises grade bench lint lock browser-deps clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %d.%d)" % sys.version_info[:2]'
@@ -46,11 +50,15 @@ test: $(STAMP_DEV) browser-deps
 test-fast: $(STAMP_DEV)
 	$(PY) -m pytest -n $(JOBS) --dist loadscope tests -m "not browser and not slow"
 
+sync: $(STAMP_DEV)
+	$(PY) tools/sync_notebooks.py
+	$(PY) -m cogapp -r README.md
+
 notebooks: $(STAMP_DEV)
 	$(PY) tools/execute_notebooks.py notebooks/*.ipynb
 
 exercises: $(STAMP_DEV)
-	$(PY) -m course_lib.exercises.generate solutions exercises
+	$(PY) -m course_lib.exercises.release solutions exercises
 
 grade: $(STAMP_DEV)
 	$(PY) -m course_lib.grading $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs $(JOBS)
@@ -59,7 +67,7 @@ bench: $(STAMP_DEV)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(STAMP_DEV)
-	$(VENV)/bin/ruff check course_lib tests tools bench
+	$(VENV)/bin/ruff check .
 
 lock: $(STAMP_DEV)
 	@(echo "# Full pin set for a reproducible course environment (pip constraints file)."; \

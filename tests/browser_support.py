@@ -49,7 +49,8 @@ def free_port() -> int:
 class LabServer:
     """A JupyterLab server on a temp copy of some notebooks; ``stop()`` ends it with SIGTERM."""
 
-    def __init__(self, workdir: Path, notebooks: list[Path], *, start_timeout: float = 60.0):
+    def __init__(self, workdir: Path, notebooks: list[Path], *, trees: tuple[Path, ...] = (),
+                 start_timeout: float = 60.0):
         self.workdir = Path(workdir)
         self.root = self.workdir / "root"
         self.home = self.workdir / "home"
@@ -57,6 +58,8 @@ class LabServer:
         self.home.mkdir(parents=True)
         for nb in notebooks:
             shutil.copy2(nb, self.root / nb.name)
+        for tree in trees:  # whole folders (a lesson folder with its jupytext.toml and src/)
+            shutil.copytree(tree, self.root / tree.name, ignore=shutil.ignore_patterns(".*"))
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -96,9 +99,14 @@ class LabServer:
             self.stop()
             raise
 
-    def api(self, path: str, method: str = "GET"):
-        req = urllib.request.Request(f"{self.url}/api/{path}", method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+    def api(self, path: str, method: str = "GET", body: dict | None = None):
+        headers = {"Authorization": f"token {self.token}"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(f"{self.url}/api/{path}", method=method, data=data,
+                                     headers=headers)
         with urllib.request.urlopen(req, timeout=10) as resp:
             body = resp.read()
         return json.loads(body) if body else None

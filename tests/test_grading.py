@@ -24,7 +24,7 @@ import pytest
 import torch
 
 from course_lib.exercises import codec, core
-from course_lib.exercises.generate import render
+from course_lib.exercises.release import render
 from course_lib.grading import notebooks, report, runner, scoring
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -40,21 +40,26 @@ def execute(path: Path, timeout: int) -> float:
     return elapsed
 
 
+def execute_all(paths: list[Path], timeout: int = 600) -> list[Path]:
+    """Execute each notebook in place; returns those that failed (left unchanged)."""
+    apply_notebook_env(os.environ)
+    failed = []
+    for path in paths:
+        try:
+            secs = execute(path, timeout)
+            print(f"{path}: ok ({secs:.1f} s)")
+        except CellExecutionError as exc:
+            failed.append(path)
+            print(f"{path}: FAILED\n{str(exc)[-3000:]}", file=sys.stderr)
+    return failed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
-    apply_notebook_env(os.environ)
-    failed = []
-    for path in args.notebooks:
-        try:
-            secs = execute(path, args.timeout)
-            print(f"{path}: ok ({secs:.1f} s)")
-        except CellExecutionError as exc:
-            failed.append(path)
-            print(f"{path}: FAILED\n{str(exc)[-3000:]}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if execute_all(args.notebooks, args.timeout) else 0
 
 
 if __name__ == "__main__":

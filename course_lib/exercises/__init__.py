@@ -1,5 +1,6 @@
-"""Exercises: the shared protocol (core), plain-data codec, specs per lesson, and the
-generator that turns solutions/ into exercises/.
+"""Exercises: the protocol (protocol: the data; core: the checks and the registry), the
+plain-data codec, the specs per lesson (specs, each listing its exercises), and the release
+that turns solutions/ into exercises/.
 
 In a notebook::
 

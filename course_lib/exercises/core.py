@@ -1,8 +1,8 @@
-"""The exercise protocol shared by inline checks and the autograder.
+"""The exercise protocol shared by inline checks and the autograder, and the registry.
 
-An :class:`Exercise` says which function the learner writes, how to build test
-cases, how to compute the right answer, and how to explain a wrong one. The
-same spec drives two things:
+An :class:`Exercise` (defined in :mod:`course_lib.exercises.protocol`) says which
+function the learner writes, how to build test cases, how to compute the right
+answer, and how to explain a wrong one. The same spec drives two things:
 
 * the **inline check** (``check(learner_fn, "grade_id")`` in a notebook): runs
   the learner's function in the learner's own kernel and prints instant,
@@ -18,22 +18,22 @@ answers cannot be baked into a submission.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import hashlib
 import importlib
 import importlib.util
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import torch
 
 from course_lib.exercises import codec
+from course_lib.exercises.protocol import Case, Exercise, Outcome
 
 __all__ = [
     "Case", "CheckFailed", "Exercise", "Outcome", "all_exercises", "check", "get", "register",
@@ -41,87 +41,40 @@ __all__ = [
 ]
 
 
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """One input to a learner's function.
+# ---------------------------------------------------------------- the registry
+# The course's exercises are the explicit list ``course_lib.exercises.specs.EXERCISES`` (lesson by
+# lesson, in course order). Extra exercises (test fixtures, a course's local exercises) come from
+# extra spec modules, named in ``$COURSE_GRADING_SPECS`` or passed to :func:`import_specs`: a
+# module lists its exercises in ``EXERCISES`` (or calls :func:`register` for each). Extras come
+# after the course's exercises, in the order they were added.
 
-    Attributes:
-        name: what the case probes, shown in feedback ("zero gradient", "step t = 1").
-        args: positional arguments; only plain data, ``torch.Tensor`` and ``np.ndarray``
-            (anything :func:`codec.encode` accepts).
-        kwargs: keyword arguments, same rules.
-        hidden: a hidden case is used by the autograder only, never by the inline check,
-            and its inputs are never shown in feedback.
-    """
-
-    name: str
-    args: tuple = ()
-    kwargs: dict = dataclasses.field(default_factory=dict)
-    hidden: bool = False
+_EXTRA: dict[str, Exercise] = {}
 
 
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """The verdict for one case: ``ok`` plus a message a learner can act on."""
+@functools.cache
+def _course() -> dict[str, Exercise]:
+    # Imported on first use, so that importing core stays light (the grader's kernel imports it
+    # for import_specs). No cycle either way: the spec modules never import core.
+    from course_lib.exercises.specs import EXERCISES
 
-    case: str
-    ok: bool
-    message: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class Exercise:
-    """Everything needed to check and grade one exercise.
-
-    Attributes:
-        grade_id: the nbgrader ``grade_id`` of the solution cell, e.g. ``"l01_mse"``.
-        function: the name the learner defines in that cell, e.g. ``"mse"``.
-        points: points for the exercise; the grader gives ``points * passed / total``
-            rounded down to 0.5 unless ``all_or_nothing``.
-        make_cases: ``make_cases(rng) -> list[Case]``, rng a ``np.random.Generator``.
-            Must be deterministic given the rng state.
-        reference: computes the right answer from a case's (decoded) args/kwargs.
-        compare: ``compare(case, expected, got) -> str | None``; ``None`` when ``got``
-            is right, otherwise a specific message ("m is right but v is not: did you
-            square the gradient?"). ``got`` arrives decoded from plain data: tensors
-            come back as ``torch.Tensor``; it may be of any type, so check types.
-        hint: one line shown with any failure.
-        mutates_inputs_ok: if False, the check fails when the learner's function
-            changes its tensor arguments in place.
-        all_or_nothing: score is ``points`` only if every case passes.
-    """
-
-    grade_id: str
-    function: str
-    points: float
-    make_cases: Callable[[np.random.Generator], Sequence[Case]]
-    reference: Callable[..., Any]
-    compare: Callable[[Case, Any, Any], str | None]
-    hint: str = ""
-    mutates_inputs_ok: bool = False
-    all_or_nothing: bool = False
-
-    def cases(self, seed: int) -> list[Case]:
-        return list(self.make_cases(np.random.default_rng(seed)))
-
-    def score(self, outcomes: Sequence[Outcome]) -> float:
-        if not outcomes:
-            return 0.0
-        passed = sum(o.ok for o in outcomes)
-        if self.all_or_nothing:
-            return float(self.points) if passed == len(outcomes) else 0.0
-        raw = self.points * passed / len(outcomes)
-        return float(np.floor(raw * 2) / 2)
-
-
-_REGISTRY: dict[str, Exercise] = {}
+    by_id: dict[str, Exercise] = {}
+    for ex in EXERCISES:
+        if by_id.setdefault(ex.grade_id, ex) is not ex:
+            raise ValueError(f"duplicate exercise grade_id {ex.grade_id!r}")
+    return by_id
 
 
 def register(ex: Exercise) -> Exercise:
-    """Add an exercise to the registry (grade_ids must be unique)."""
-    if ex.grade_id in _REGISTRY and _REGISTRY[ex.grade_id] is not ex:
+    """Add an extra exercise to the registry; returns ``ex``.
+
+    For exercises that are not the course's own (test fixtures, a course's local exercises).
+    grade_ids must be unique: a clash with another extra raises ``ValueError`` here, one with
+    the course's exercises when the registry is read; registering the same object again does
+    nothing. An extra spec module may instead list its exercises in ``EXERCISES``, which
+    :func:`import_specs` registers.
+    """
+    if _EXTRA.setdefault(ex.grade_id, ex) is not ex:
         raise ValueError(f"duplicate exercise grade_id {ex.grade_id!r}")
-    _REGISTRY[ex.grade_id] = ex
     return ex
 
 
@@ -129,12 +82,19 @@ SPECS_ENV = "COURSE_GRADING_SPECS"
 
 
 def import_specs(source: str) -> ModuleType:
-    """Import an extra spec module by dotted name or by ``.py`` path (idempotent).
+    """Import an extra spec module by dotted name or by ``.py`` path, and register the exercises
+    its ``EXERCISES`` lists (idempotent).
 
-    Extra spec modules (test fixtures, a course's local exercises) register their
-    exercises on import, like ``course_lib.exercises.specs``. A path is imported under
-    a name derived from its absolute path, so importing it twice registers once.
+    A module may also call :func:`register` itself when imported. A path is imported under a
+    name derived from its absolute path, so importing it twice registers once.
     """
+    module = _import_module(source)
+    for ex in getattr(module, "EXERCISES", ()):
+        register(ex)
+    return module
+
+
+def _import_module(source: str) -> ModuleType:
     if source.endswith(".py") or os.sep in source or "/" in source:
         path = Path(source).resolve()
         name = "_course_specs_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
@@ -159,24 +119,27 @@ def extra_spec_sources() -> list[str]:
     return [s for s in os.environ.get(SPECS_ENV, "").split(os.pathsep) if s.strip()]
 
 
-def _load_specs() -> None:
-    # Importing the spec modules registers their exercises.
-    from course_lib.exercises import specs  # noqa: F401
+def _registry() -> dict[str, Exercise]:
+    """The course's exercises in course order, then the extras (those of
+    ``$COURSE_GRADING_SPECS`` loaded first)."""
     for source in extra_spec_sources():
         import_specs(source)
+    registry = dict(_course())
+    for grade_id, ex in _EXTRA.items():
+        if registry.setdefault(grade_id, ex) is not ex:
+            raise ValueError(f"duplicate exercise grade_id {grade_id!r}")
+    return registry
 
 
 def get(grade_id: str) -> Exercise:
-    _load_specs()
     try:
-        return _REGISTRY[grade_id]
+        return _registry()[grade_id]
     except KeyError:
         raise KeyError(f"no exercise with grade_id {grade_id!r}") from None
 
 
 def all_exercises() -> dict[str, Exercise]:
-    _load_specs()
-    return dict(_REGISTRY)
+    return _registry()
 
 
 def _clone(x: Any) -> Any:

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.exercises.protocol import Case
+
 __all__ = [
     "F32", "F64", "as_float", "as_tensor", "close", "describe", "diagnose", "diagnose_tuple",
     "tolerances",
@@ -265,8 +267,6 @@ def adam_state_case_maker(rng: np.random.Generator):
     ``g_scale`` scales g and the history; ``zero_g`` zeroes the gradient. Shared by the
     Adam (lesson 05) and AdamW (lesson 06) specs so both draw their cases the same way.
     """
-    from course_lib.exercises.core import Case
-
     def r(*shape, dtype=F64, scale=1.0):
         return as_tensor(scale * rng.normal(size=shape), dtype)
 

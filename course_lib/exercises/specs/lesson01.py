@@ -14,10 +14,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose, tolerances
 
-__all__ = ["CROSS_ENTROPY", "MSE", "PERPLEXITY", "SOFTMAX_GRAD"]
+__all__ = ["CROSS_ENTROPY", "EXERCISES", "MSE", "PERPLEXITY", "SOFTMAX_GRAD"]
 
 
 # ---------------------------------------------------------------- l01_mse
@@ -65,7 +65,7 @@ def _mse_compare(case: Case, expected, got) -> str | None:
     return diagnose("the loss", expected, got, mistakes, rtol=tolerances(pred)[0], atol=1e-9)
 
 
-MSE = register(Exercise(
+MSE = Exercise(
     grade_id="l01_mse",
     function="mse",
     points=1,
@@ -73,7 +73,7 @@ MSE = register(Exercise(
     reference=_mse_reference,
     compare=_mse_compare,
     hint="MSE = mean over all elements of (pred - target) ** 2, returned as a 0-dim tensor.",
-))
+)
 
 
 # ---------------------------------------------------------------- l01_cross_entropy
@@ -140,7 +140,7 @@ def _ce_compare(case: Case, expected, got) -> str | None:
                     nonfinite="the loss is " + _STABLE)
 
 
-CROSS_ENTROPY = register(Exercise(
+CROSS_ENTROPY = Exercise(
     grade_id="l01_cross_entropy",
     function="cross_entropy_from_logits",
     points=2,
@@ -148,7 +148,7 @@ CROSS_ENTROPY = register(Exercise(
     reference=_ce_reference,
     compare=_ce_compare,
     hint="log p = z - (m + log sum exp(z - m)) with m the row max; loss = mean over rows of -log p[target].",
-))
+)
 
 
 # ---------------------------------------------------------------- l01_softmax_grad
@@ -178,7 +178,7 @@ def _grad_compare(case: Case, expected, got) -> str | None:
                     atol=1e-6 if logits.dtype == F32 else 1e-12, nonfinite="the gradient has " + _STABLE)
 
 
-SOFTMAX_GRAD = register(Exercise(
+SOFTMAX_GRAD = Exercise(
     grade_id="l01_softmax_grad",
     function="softmax_grad",
     points=2,
@@ -187,7 +187,7 @@ SOFTMAX_GRAD = register(Exercise(
     compare=_grad_compare,
     hint="dL/dz = (softmax(z) - onehot(targets)) / N, with softmax over dim=1 computed after "
          "subtracting each row's max.",
-))
+)
 
 
 # ---------------------------------------------------------------- l01_perplexity
@@ -221,7 +221,7 @@ def _ppl_compare(case: Case, expected, got) -> str | None:
     return diagnose("the perplexity", expected, got, mistakes, rtol=tolerances(loss)[0], atol=1e-9)
 
 
-PERPLEXITY = register(Exercise(
+PERPLEXITY = Exercise(
     grade_id="l01_perplexity",
     function="perplexity",
     points=1,
@@ -229,4 +229,8 @@ PERPLEXITY = register(Exercise(
     reference=_ppl_reference,
     compare=_ppl_compare,
     hint="perplexity = exp(mean NLL in nats) = 2 ** (mean NLL in bits), element by element.",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (MSE, CROSS_ENTROPY, SOFTMAX_GRAD, PERPLEXITY)

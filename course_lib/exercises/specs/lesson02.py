@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from course_lib.exercises.codec import NamedFunction, register_function
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
@@ -25,8 +25,8 @@ from course_lib.exercises.specs._helpers import (
     diagnose_tuple,
 )
 
-__all__ = ["FINITE_DIFFERENCE", "FIT_HOUSE_PRICES", "MINIBATCH_INDICES", "HOUSE_MSE", "QUADRATIC",
-           "ROSENBROCK"]
+__all__ = ["EXERCISES", "FINITE_DIFFERENCE", "FIT_HOUSE_PRICES", "HOUSE_MSE", "MINIBATCH_INDICES",
+           "QUADRATIC", "ROSENBROCK"]
 
 
 # ---------------------------------------------------------------- functions f for finite differences
@@ -116,7 +116,7 @@ def _fd_compare(case: Case, expected, got) -> str | None:
     return diagnose("the gradient", expected, got, mistakes, rtol=1e-6, atol=1e-7)
 
 
-FINITE_DIFFERENCE = register(Exercise(
+FINITE_DIFFERENCE = Exercise(
     grade_id="l02_finite_difference_grad",
     function="finite_difference_grad",
     points=2,
@@ -125,7 +125,7 @@ FINITE_DIFFERENCE = register(Exercise(
     compare=_fd_compare,
     hint="for each entry i of a flattened copy: (f(x + h e_i) - f(x - h e_i)) / (2h); "
          "reshape the result to x.shape.",
-))
+)
 
 
 # ---------------------------------------------------------------- l02_fit_house_prices
@@ -203,7 +203,7 @@ def _fit_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("w", "b"), e, g, mistakes, rtol=rtol, atol=atol)
 
 
-FIT_HOUSE_PRICES = register(Exercise(
+FIT_HOUSE_PRICES = Exercise(
     grade_id="l02_fit_house_prices",
     function="fit_house_prices",
     points=3,
@@ -212,7 +212,7 @@ FIT_HOUSE_PRICES = register(Exercise(
     compare=_fit_compare,
     hint="standardise x = (sqft - mean) / std, run gradient descent on (w_s, b_s) from 0, then "
          "w = w_s / std, b = b_s - w_s * mean / std.",
-))
+)
 
 
 # ---------------------------------------------------------------- l02_minibatch_indices
@@ -273,7 +273,7 @@ def _mb_compare(case: Case, expected, got) -> str | None:
     return None
 
 
-MINIBATCH_INDICES = register(Exercise(
+MINIBATCH_INDICES = Exercise(
     grade_id="l02_minibatch_indices",
     function="minibatch_indices",
     points=2,
@@ -282,4 +282,8 @@ MINIBATCH_INDICES = register(Exercise(
     compare=_mb_compare,
     hint="g = torch.Generator().manual_seed(seed); perm = torch.randperm(n, generator=g); "
          "then cut perm into consecutive chunks of batch_size.",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (FINITE_DIFFERENCE, FIT_HOUSE_PRICES, MINIBATCH_INDICES)

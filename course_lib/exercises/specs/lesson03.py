@@ -12,10 +12,10 @@ import math
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F32, F64, as_float, as_tensor, describe, diagnose
 
-__all__ = ["GD_TRAJECTORY", "MAX_STABLE_LR"]
+__all__ = ["EXERCISES", "GD_TRAJECTORY", "MAX_STABLE_LR"]
 
 
 # ---------------------------------------------------------------- l03_gd_trajectory
@@ -84,7 +84,7 @@ def _traj_compare(case: Case, expected, got) -> str | None:
     return diagnose("the trajectory", e, g, mistakes, rtol=rtol, atol=atol)
 
 
-GD_TRAJECTORY = register(Exercise(
+GD_TRAJECTORY = Exercise(
     grade_id="l03_gd_trajectory",
     function="gd_trajectory",
     points=1,
@@ -92,7 +92,7 @@ GD_TRAJECTORY = register(Exercise(
     reference=_traj_reference,
     compare=_traj_compare,
     hint="start the list with w0; each step w = w - lr * 2 * w, append the new w.",
-))
+)
 
 
 # ---------------------------------------------------------------- l03_max_stable_lr
@@ -156,7 +156,7 @@ def _lr_compare(case: Case, expected, got) -> str | None:
     return message
 
 
-MAX_STABLE_LR = register(Exercise(
+MAX_STABLE_LR = Exercise(
     grade_id="l03_max_stable_lr",
     function="max_stable_lr",
     points=2,
@@ -165,4 +165,8 @@ MAX_STABLE_LR = register(Exercise(
     compare=_lr_compare,
     hint="the eigenvalues of the symmetric A are the curvatures; gradient descent is stable for "
          "lr < 2 / (largest eigenvalue).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (GD_TRAJECTORY, MAX_STABLE_LR)

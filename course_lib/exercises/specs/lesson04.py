@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose_tuple, tolerances
 
-__all__ = ["MOMENTUM_STEP", "NESTEROV_STEP", "sgd_reference"]
+__all__ = ["EXERCISES", "MOMENTUM_STEP", "NESTEROV_STEP", "sgd_reference"]
 
 
 def sgd_reference(p: torch.Tensor, g: torch.Tensor, buf: torch.Tensor | None, lr: float, mu: float,
@@ -96,7 +96,7 @@ def _momentum_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_buf"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-MOMENTUM_STEP = register(Exercise(
+MOMENTUM_STEP = Exercise(
     grade_id="l04_momentum_step",
     function="momentum_step",
     points=2,
@@ -104,7 +104,7 @@ MOMENTUM_STEP = register(Exercise(
     reference=_momentum_reference,
     compare=_momentum_compare,
     hint="buf = g if buf is None else mu * buf + g; p = p - lr * buf; return (p, buf) as new tensors.",
-))
+)
 
 
 # ---------------------------------------------------------------- l04_nesterov_step
@@ -136,7 +136,7 @@ def _nesterov_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_buf"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-NESTEROV_STEP = register(Exercise(
+NESTEROV_STEP = Exercise(
     grade_id="l04_nesterov_step",
     function="nesterov_step",
     points=2,
@@ -144,4 +144,8 @@ NESTEROV_STEP = register(Exercise(
     reference=_nesterov_reference,
     compare=_nesterov_compare,
     hint="buf = g if buf is None else mu * buf + g; p = p - lr * (g + mu * buf); return (p, buf).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (MOMENTUM_STEP, NESTEROV_STEP)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
@@ -24,7 +24,7 @@ from course_lib.exercises.specs._helpers import (
     diagnose_tuple,
 )
 
-__all__ = ["ADAGRAD_STEP", "ADAM_STEP", "RMSPROP_STEP"]
+__all__ = ["ADAGRAD_STEP", "ADAM_STEP", "EXERCISES", "RMSPROP_STEP"]
 
 # torch's defaults
 ADAGRAD_DEFAULTS = {"lr": 1e-2, "eps": 1e-10}
@@ -119,7 +119,7 @@ def _adagrad_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_sum_sq"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-ADAGRAD_STEP = register(Exercise(
+ADAGRAD_STEP = Exercise(
     grade_id="l05_adagrad_step",
     function="adagrad_step",
     points=2,
@@ -127,7 +127,7 @@ ADAGRAD_STEP = register(Exercise(
     reference=_adagrad_reference,
     compare=_adagrad_compare,
     hint="sum_sq = sum_sq + g * g; p = p - lr * g / (sqrt(sum_sq) + eps); defaults lr=1e-2, eps=1e-10.",
-))
+)
 
 
 # ---------------------------------------------------------------- l05_rmsprop_step
@@ -171,7 +171,7 @@ def _rmsprop_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-RMSPROP_STEP = register(Exercise(
+RMSPROP_STEP = Exercise(
     grade_id="l05_rmsprop_step",
     function="rmsprop_step",
     points=2,
@@ -180,7 +180,7 @@ RMSPROP_STEP = register(Exercise(
     compare=_rmsprop_compare,
     hint="v = alpha * v + (1 - alpha) * g * g; p = p - lr * g / (sqrt(v) + eps); "
          "defaults lr=1e-2, alpha=0.99, eps=1e-8.",
-))
+)
 
 
 # ---------------------------------------------------------------- l05_adam_step
@@ -254,7 +254,7 @@ def _adam_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_m", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-ADAM_STEP = register(Exercise(
+ADAM_STEP = Exercise(
     grade_id="l05_adam_step",
     function="adam_step",
     points=3,
@@ -263,4 +263,8 @@ ADAM_STEP = register(Exercise(
     compare=_adam_compare,
     hint="m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; m_hat = m/(1-b1**t); v_hat = v/(1-b2**t); "
          "p = p - lr*m_hat/(sqrt(v_hat)+eps).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (ADAGRAD_STEP, RMSPROP_STEP, ADAM_STEP)

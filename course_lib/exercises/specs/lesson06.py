@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
@@ -31,7 +31,7 @@ from course_lib.exercises.specs._helpers import (
     diagnose_tuple,
 )
 
-__all__ = ["ADAMW_STEP", "SPLIT_DECAY_GROUPS", "WEIGHTS_AND_STATE_GB"]
+__all__ = ["ADAMW_STEP", "EXERCISES", "SPLIT_DECAY_GROUPS", "WEIGHTS_AND_STATE_GB"]
 
 # torch.optim.AdamW's defaults
 ADAMW_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}
@@ -134,7 +134,7 @@ def _adamw_compare(case: Case, expected, got) -> str | None:
     return diagnose_tuple(("new_p", "new_m", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-ADAMW_STEP = register(Exercise(
+ADAMW_STEP = Exercise(
     grade_id="l06_adamw_step",
     function="adamw_step",
     points=3,
@@ -143,7 +143,7 @@ ADAMW_STEP = register(Exercise(
     compare=_adamw_compare,
     hint="p = p * (1 - lr*wd) first; then m, v, m_hat, v_hat from g alone exactly as in Adam, and "
          "p = p - lr * m_hat / (sqrt(v_hat) + eps).",
-))
+)
 
 
 # ---------------------------------------------------------------- l06_split_decay_groups
@@ -282,7 +282,7 @@ def _split_compare(case: Case, expected, got) -> str | None:
     return text
 
 
-SPLIT_DECAY_GROUPS = register(Exercise(
+SPLIT_DECAY_GROUPS = Exercise(
     grade_id="l06_split_decay_groups",
     function="split_decay_groups",
     points=2,
@@ -291,7 +291,7 @@ SPLIT_DECAY_GROUPS = register(Exercise(
     compare=_split_compare,
     hint="decay a parameter exactly when len(shape) >= 2; keep the order of named_shapes; return "
          "(decay_names, no_decay_names).",
-))
+)
 
 
 # ---------------------------------------------------------------- l06_weights_and_state_gb
@@ -351,7 +351,7 @@ def _memory_compare(case: Case, expected, got) -> str | None:
     return diagnose("the memory in GB", t(expected), t(value), mistakes, rtol=1e-9, atol=1e-15)
 
 
-WEIGHTS_AND_STATE_GB = register(Exercise(
+WEIGHTS_AND_STATE_GB = Exercise(
     grade_id="l06_weights_and_state_gb",
     function="weights_and_state_gb",
     points=1,
@@ -359,4 +359,8 @@ WEIGHTS_AND_STATE_GB = register(Exercise(
     reference=_memory_reference,
     compare=_memory_compare,
     hint="n_params * bytes_per_value * (1 + states_per_param) bytes, divided by 1e9.",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (ADAMW_STEP, SPLIT_DECAY_GROUPS, WEIGHTS_AND_STATE_GB)

@@ -21,11 +21,11 @@ import math
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F64, as_float, describe, diagnose
 from course_lib.schedules import warmup_cosine, warmup_stable_decay
 
-__all__ = ["WARMUP_COSINE_LR", "WSD_LR"]
+__all__ = ["EXERCISES", "WARMUP_COSINE_LR", "WSD_LR"]
 
 _RTOL, _ATOL = 1e-6, 1e-15   # admits float32 arithmetic; lrs are small numbers, floors may be 0
 
@@ -117,7 +117,7 @@ def _cosine_compare(case: Case, expected, got) -> str | None:
     return diagnose("the learning rate", _t(expected), _t(value), mistakes, rtol=_RTOL, atol=_ATOL)
 
 
-WARMUP_COSINE_LR = register(Exercise(
+WARMUP_COSINE_LR = Exercise(
     grade_id="l07_warmup_cosine_lr",
     function="warmup_cosine_lr",
     points=2,
@@ -126,7 +126,7 @@ WARMUP_COSINE_LR = register(Exercise(
     compare=_cosine_compare,
     hint="step < W: peak*(step+1)/(W+1); else progress = (min(step, T) - W)/(T - W) and "
          "lr = peak*(floor + (1 - floor)*(1 + cos(pi*progress))/2).",
-))
+)
 
 
 # ---------------------------------------------------------------- l07_wsd_lr
@@ -202,7 +202,7 @@ def _wsd_compare(case: Case, expected, got) -> str | None:
     return diagnose("the learning rate", _t(expected), _t(value), mistakes, rtol=_RTOL, atol=_ATOL)
 
 
-WSD_LR = register(Exercise(
+WSD_LR = Exercise(
     grade_id="l07_wsd_lr",
     function="wsd_lr",
     points=2,
@@ -211,4 +211,8 @@ WSD_LR = register(Exercise(
     compare=_wsd_compare,
     hint="step < W: peak*(step+1)/(W+1); step < T - D: peak; else progress = (min(step, T) - (T - D))/D "
          "and lr = peak*(floor + (1 - floor)*(1 - progress)).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (WARMUP_COSINE_LR, WSD_LR)

@@ -18,7 +18,7 @@ import statistics
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
@@ -31,7 +31,7 @@ from course_lib.exercises.specs._helpers import (
     tolerances,
 )
 
-__all__ = ["CLIP_GLOBAL_NORM", "CLIP_PER_TENSOR", "FIND_SPIKES"]
+__all__ = ["CLIP_GLOBAL_NORM", "CLIP_PER_TENSOR", "EXERCISES", "FIND_SPIKES"]
 
 EPS = 1e-6   # torch adds it to the norm before dividing
 
@@ -152,7 +152,7 @@ def _global_compare(case: Case, expected, got) -> str | None:
                           mistakes, rtol=rtol, atol=atol)
 
 
-CLIP_GLOBAL_NORM = register(Exercise(
+CLIP_GLOBAL_NORM = Exercise(
     grade_id="l08_clip_global_norm",
     function="clip_global_norm",
     points=3,
@@ -161,7 +161,7 @@ CLIP_GLOBAL_NORM = register(Exercise(
     compare=_global_compare,
     hint="total = sqrt(sum over all tensors of (g**2).sum()); c = min(1, max_norm / (total + 1e-6)); "
          "return ([c * g for g in grads], total).",
-))
+)
 
 
 # ---------------------------------------------------------------- l08_clip_per_tensor
@@ -198,7 +198,7 @@ def _per_tensor_compare(case: Case, expected, got) -> str | None:
     return diagnose("the clipped gradients", _flat(expected), _flat(got), mistakes, rtol=rtol, atol=atol)
 
 
-CLIP_PER_TENSOR = register(Exercise(
+CLIP_PER_TENSOR = Exercise(
     grade_id="l08_clip_per_tensor",
     function="clip_per_tensor",
     points=1,
@@ -206,7 +206,7 @@ CLIP_PER_TENSOR = register(Exercise(
     reference=_per_tensor_reference,
     compare=_per_tensor_compare,
     hint="for each g: c = min(1, max_norm / (sqrt((g**2).sum()) + 1e-6)); return [c * g for each g].",
-))
+)
 
 
 # ---------------------------------------------------------------- l08_find_spikes
@@ -350,7 +350,7 @@ def _spike_compare(case: Case, expected, got) -> str | None:
     return text
 
 
-FIND_SPIKES = register(Exercise(
+FIND_SPIKES = Exercise(
     grade_id="l08_find_spikes",
     function="find_spikes",
     points=2,
@@ -359,4 +359,8 @@ FIND_SPIKES = register(Exercise(
     compare=_spike_compare,
     hint="for i in range(window, len(grad_norms)): flag i if grad_norms[i] > factor * "
          "statistics.median(grad_norms[i - window:i]).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (CLIP_GLOBAL_NORM, CLIP_PER_TENSOR, FIND_SPIKES)

@@ -22,11 +22,11 @@ import math
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F64, diagnose, number_list
 from course_lib.lr_finder import exponential_lrs, smooth_losses
 
-__all__ = ["EXPONENTIAL_LR_SCHEDULE", "SMOOTH_LOSSES"]
+__all__ = ["EXERCISES", "EXPONENTIAL_LR_SCHEDULE", "SMOOTH_LOSSES"]
 
 _RTOL, _ATOL = 1e-6, 1e-300   # admits float32 arithmetic; lrs span many decades
 
@@ -93,7 +93,7 @@ def _sweep_compare(case: Case, expected, got) -> str | None:
     return diagnose("the lrs", _t(expected), values, mistakes, rtol=_RTOL, atol=_ATOL)
 
 
-EXPONENTIAL_LR_SCHEDULE = register(Exercise(
+EXPONENTIAL_LR_SCHEDULE = Exercise(
     grade_id="l09_exponential_lr_schedule",
     function="exponential_lr_schedule",
     points=1,
@@ -101,7 +101,7 @@ EXPONENTIAL_LR_SCHEDULE = register(Exercise(
     reference=_sweep_reference,
     compare=_sweep_compare,
     hint="lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iters - 1)) for i in range(num_iters).",
-))
+)
 
 
 # ---------------------------------------------------------------- l09_smooth_losses
@@ -179,7 +179,7 @@ def _smooth_compare(case: Case, expected, got) -> str | None:
                     nonfinite=nonfinite)
 
 
-SMOOTH_LOSSES = register(Exercise(
+SMOOTH_LOSSES = Exercise(
     grade_id="l09_smooth_losses",
     function="smooth_losses",
     points=2,
@@ -187,4 +187,8 @@ SMOOTH_LOSSES = register(Exercise(
     reference=_smooth_reference,
     compare=_smooth_compare,
     hint="avg = 0; for i = 1, 2, ...: avg = beta * avg + (1 - beta) * loss_i, append avg / (1 - beta ** i).",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (EXPONENTIAL_LR_SCHEDULE, SMOOTH_LOSSES)

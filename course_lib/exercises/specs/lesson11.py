@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
@@ -33,7 +33,7 @@ from course_lib.exercises.specs._helpers import (
     diagnose_exact,
 )
 
-__all__ = ["CLASSIFY_CRITICAL_POINT", "POWER_ITERATION"]
+__all__ = ["CLASSIFY_CRITICAL_POINT", "EXERCISES", "POWER_ITERATION"]
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate")
 
@@ -143,7 +143,7 @@ def _classify_compare(case: Case, expected, got) -> str | None:
                                        if case.hidden else f"the eigenvalues say {expected!r}")
 
 
-CLASSIFY_CRITICAL_POINT = register(Exercise(
+CLASSIFY_CRITICAL_POINT = Exercise(
     grade_id="l11_classify_critical_point",
     function="classify_critical_point",
     points=2,
@@ -152,7 +152,7 @@ CLASSIFY_CRITICAL_POINT = register(Exercise(
     compare=_classify_compare,
     hint="lam = torch.linalg.eigvalsh(hessian); saddle if some > tol and some < -tol; minimum if all > tol; "
          "maximum if all < -tol; else degenerate.",
-))
+)
 
 
 # ---------------------------------------------------------------- l11_power_iteration
@@ -234,7 +234,7 @@ def _power_compare(case: Case, expected, got) -> str | None:
     return diagnose("the eigenvalue estimate", expected, got, mistakes, rtol=rtol, atol=atol)
 
 
-POWER_ITERATION = register(Exercise(
+POWER_ITERATION = Exercise(
     grade_id="l11_power_iteration",
     function="power_iteration",
     points=2,
@@ -242,4 +242,8 @@ POWER_ITERATION = register(Exercise(
     reference=_power_reference,
     compare=_power_compare,
     hint="v = v0; repeat iters times: v = v / v.norm(); Av = matrix @ v; lam = v @ Av; v = Av. Return lam.",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (CLASSIFY_CRITICAL_POINT, POWER_ITERATION)

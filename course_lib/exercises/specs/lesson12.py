@@ -23,10 +23,10 @@ import math
 import numpy as np
 import torch
 
-from course_lib.exercises.core import Case, Exercise, register
+from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F64, as_float, describe, diagnose, diagnose_tuple
 
-__all__ = ["COMPRESSION_NUMBERS", "UNIGRAM_BITS_PER_CHAR"]
+__all__ = ["COMPRESSION_NUMBERS", "EXERCISES", "UNIGRAM_BITS_PER_CHAR"]
 
 LN2 = math.log(2.0)
 
@@ -92,7 +92,7 @@ def _compression_compare(case: Case, expected, got) -> str | None:
                           tuple(_t(v) for v in values), mistakes, rtol=1e-9, atol=1e-12)
 
 
-COMPRESSION_NUMBERS = register(Exercise(
+COMPRESSION_NUMBERS = Exercise(
     grade_id="l12_compression_numbers",
     function="compression_numbers",
     points=1,
@@ -100,7 +100,7 @@ COMPRESSION_NUMBERS = register(Exercise(
     reference=_compression_reference,
     compare=_compression_compare,
     hint="bits = L / math.log(2); perplexity = math.exp(L); size_bytes = n_chars * bits / 8.",
-))
+)
 
 
 # ---------------------------------------------------------------- l12_unigram_bits_per_char
@@ -183,7 +183,7 @@ def _unigram_compare(case: Case, expected, got) -> str | None:
                     nonfinite=nonfinite)
 
 
-UNIGRAM_BITS_PER_CHAR = register(Exercise(
+UNIGRAM_BITS_PER_CHAR = Exercise(
     grade_id="l12_unigram_bits_per_char",
     function="unigram_bits_per_char",
     points=2,
@@ -192,4 +192,8 @@ UNIGRAM_BITS_PER_CHAR = register(Exercise(
     compare=_unigram_compare,
     hint="counts = collections.Counter(train_text); p(c) = (counts[c] + 1) / (len(train_text) + len(vocab)); "
          "return the mean of -math.log2(p(c)) over the characters of test_text.",
-))
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (COMPRESSION_NUMBERS, UNIGRAM_BITS_PER_CHAR)
