@@ -27,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 import psutil
+from tqdm import tqdm
 
 import course_lib
 from course_lib.exercises import codec, core
@@ -257,24 +258,10 @@ def _mp_context(start: bool = False):
 # ---------------------------------------------------------------- the batch
 
 
-class _Progress:
-    def __init__(self, total: int, enabled: bool):
-        self.bar = None
-        if enabled and total:
-            try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, unit="nb", file=sys.stderr, dynamic_ncols=True)
-            except ImportError:
-                self.bar = None
-
-    def update(self, key: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(key[-40:], refresh=False)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _progress_bar(total: int, enabled: bool) -> tqdm:
+    """A progress bar on stderr, one tick per graded notebook (tqdm is a pinned dependency)."""
+    return tqdm(total=total, unit="nb", file=sys.stderr, dynamic_ncols=True,
+                disable=not (enabled and total))
 
 
 def grade(paths: list[Path], options: Options) -> dict:
@@ -392,7 +379,7 @@ def _run_jobs(pending: list[Job], options: Options, records: dict, extra: list[s
     mpl_cache = _matplotlib_template(cache)
     threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
     progress_on = sys.stderr.isatty() if options.progress is None else options.progress
-    progress = _Progress(len(pending), progress_on)
+    progress = _progress_bar(len(pending), progress_on)
     active: dict[object, Job] = {}
     queue = list(pending)
     events: list[dict] = []
@@ -457,7 +444,8 @@ def _run_jobs(pending: list[Job], options: Options, records: dict, extra: list[s
             state["digest"] = digest
         in_flight_since_check.clear()
         in_flight_since_check.update(j.sub.key for j in active.values())
-        progress.update(job.sub.key)
+        progress.set_postfix_str(job.sub.key[-40:], refresh=False)
+        progress.update(1)
 
     try:
         while queue or active:
