@@ -256,3 +256,51 @@ def test_steps_to_recover():
     assert steps_to_recover([1.0, 1.0, 1.0, 9.0, 5.0, 2.0, 1.0, 1.0, 1.0], 3, smooth=2) == 3
     assert steps_to_recover([1.0, 1.0, 9.0, 5.0, 5.0], 2, smooth=1) is None
     assert steps_to_recover([9.0, 1.0], 0) is None  # nothing before the spike
+
+
+# ------------------------------------------------------------ clipping under an adaptive optimizer
+
+
+def test_frequent_clipping_under_adamw_is_not_called_a_too_high_lr(digits):
+    # threshold 0.1, well below this network's typical gradient norm (~0.5): clipped on most steps
+    h = _run(digits, lr=3e-3, steps=150, clip_norm=0.1, optimizer="adamw")
+    assert h.meta["optimizer"] == "AdamW" and h.clipped_fraction > 0.9
+    d = diagnose(h)
+    assert "lr_too_high" not in d and "clipping_often" in d, str(d)
+    v = d["clipping_often"]
+    assert v.data["optimizer"] == "AdamW" and v.data["clip_norm"] == 0.1
+    assert v.data["suggested_clip_norm"] == pytest.approx(3 * v.data["median_grad_norm"])
+    assert v.data["suggested_clip_norm"] > 0.1
+    assert "raise the threshold" in v.suggestion and "not a hidden learning-rate cut" in v.evidence
+
+
+@pytest.mark.parametrize("optimizer, fraction, expected", [
+    ("SGD", 0.3, "healthy"),           # under SGD 30% clipped is below the pinned rule
+    ("SGD", 0.8, "lr_too_high"),       # ... 80% is the threshold acting as the step length
+    ("AdamW", 0.3, "clipping_often"),  # under AdamW 30% is already worth a word
+    ("Adam", 0.8, "clipping_often"),   # and never "the threshold has become the lr"
+    ("AdamW", 0.1, "healthy"),
+    (None, 0.8, "lr_too_high"),        # no optimizer recorded: the SGD reading
+])
+def test_the_clipping_rule_depends_on_the_optimizer(optimizer, fraction, expected):
+    n = 200
+    loss = [2.0 * 0.99**t for t in range(n)]
+    clipped_every = round(1 / fraction) if fraction < 0.5 else None
+    norms = [0.5] * n
+    for t in range(n - 50, n):
+        hit = (t % clipped_every == 0) if clipped_every else (t % 5 != 0)
+        norms[t] = 1.2 if hit else 0.8
+    h = _history(loss, norms, clip_norm=1.0)
+    if optimizer is not None:
+        h.meta["optimizer"] = optimizer
+    d = diagnose(h)
+    assert d.names == [expected], (str(d), sum(h.clipped[-50:]))
+
+
+def test_an_unclipped_spike_under_adamw_is_explained_by_the_second_moment(digits):
+    h = _run(digits, lr=3e-3, steps=120, optimizer="adamw", bad_step=60, scale=1000.0)
+    d = diagnose(h)
+    assert "spike_damage" in d, str(d)
+    assert "second-moment" in d["spike_damage"].suggestion
+    sgd = diagnose(_run(digits, lr=0.1, steps=120, bad_step=80))  # the SGD spike above
+    assert "throw the weights far" in sgd["spike_damage"].suggestion

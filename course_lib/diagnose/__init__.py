@@ -20,8 +20,15 @@ diverged       the loss or gradient norm became NaN / inf after **growing**, or 
                the smoothed loss ended more than :data:`BLOWUP_FACTOR` times above its start.
                The evidence says whether the climb began with a sudden spike (a bad batch).
 lr_too_high    clipping fired on more than :data:`PINNED_FRACTION` of the last :data:`WINDOW`
-               steps (the norm is pinned at the threshold), or the smoothed loss climbed back
-               up by more than :data:`RISE_FRACTION` of the progress made.
+               steps under SGD (the norm is pinned at the threshold and has become the step
+               length), or the smoothed loss climbed back up by more than :data:`RISE_FRACTION`
+               of the progress made.
+clipping_often under an adaptive optimizer (:data:`ADAPTIVE_OPTIMIZERS`: Adam, AdamW,
+               RMSprop, Lion, ... read from ``history.meta["optimizer"]``), clipping fired on
+               more than :data:`ADAPTIVE_CLIP_FRACTION` of the last :data:`WINDOW` steps. The
+               step length is the learning rate's either way; what the threshold changes is
+               the scale the moment estimates see. Advice: raise the threshold above the
+               typical norm while the loss falls, lower the learning rate if it does not.
 spike_rescued  a brief gradient-norm spike (more than :data:`SPIKE_FACTOR` times the median
                of the steps before it, at most :data:`SPIKE_MAX_WIDTH` steps wide) that was
                clipped, after which the loss was back to its pre-spike level within
@@ -55,6 +62,8 @@ from course_lib.diagnose.doctor import diagnose
 from course_lib.diagnose.report import Diagnosis, Verdict
 from course_lib.diagnose.spikes import steps_to_recover
 from course_lib.diagnose.thresholds import (
+    ADAPTIVE_CLIP_FRACTION,
+    ADAPTIVE_OPTIMIZERS,
     BLOWUP_FACTOR,
     CALM_FACTOR,
     FLAT_IMPROVEMENT,
@@ -80,6 +89,8 @@ __all__ = [
     "MIN_STEPS",
     "WINDOW",
     "PINNED_FRACTION",
+    "ADAPTIVE_CLIP_FRACTION",
+    "ADAPTIVE_OPTIMIZERS",
     "SPIKE_FACTOR",
     "SPIKE_CONTEXT",
     "SPIKE_MAX_WIDTH",

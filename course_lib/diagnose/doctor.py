@@ -48,7 +48,8 @@ _SEVERITY = {
     "lr_too_high": 1,
     "spike_damage": 2,
     "loss_flat": 3,
-    "spike_rescued": 4,
+    "clipping_often": 4,
+    "spike_rescued": 5,
 }
 """The order of the verdicts in a report: the run-killing ones first."""
 
@@ -62,7 +63,9 @@ def diagnose(history: History) -> Diagnosis:
        (see :data:`CALM_FACTOR`), else ``diverged``. The other checks then look only at the
        finite steps before it.
     2. ``lr_too_high`` when the gradient norm is pinned at the clipping threshold
-       (:data:`PINNED_FRACTION` of the last :data:`WINDOW` steps clipped).
+       (:data:`PINNED_FRACTION` of the last :data:`WINDOW` steps clipped) under SGD; under an
+       adaptive optimizer (:data:`ADAPTIVE_OPTIMIZERS`, read from ``history.meta["optimizer"]``)
+       ``clipping_often`` once :data:`ADAPTIVE_CLIP_FRACTION` of those steps are clipped.
     3. ``diverged`` / ``loss_flat`` / ``lr_too_high`` from the smoothed loss: a blow-up, no
        progress, or a climb back up (skipped after a non-finite value).
     4. Gradient-norm spikes: one ``spike_damage`` verdict for those that hurt, one
@@ -115,7 +118,7 @@ def diagnose(history: History) -> Diagnosis:
     if bad is None:
         spike_steps = [t for v in spikes for t in v.data["steps"]]
         trends = _check_trends(prefix, end, spike_steps)
-        if pinned is not None:  # one lr_too_high verdict is enough
+        if pinned is not None and pinned.name == "lr_too_high":  # one is enough
             trends = [v for v in trends if v.name != "lr_too_high"]
         verdicts.extend(trends)
     verdicts.extend(spikes)

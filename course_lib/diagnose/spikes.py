@@ -14,6 +14,7 @@ from typing import Any
 
 from course_lib.diagnose.report import Verdict, _fmt, _steps_list
 from course_lib.diagnose.thresholds import (
+    ADAPTIVE_OPTIMIZERS,
     RECOVERY_SMOOTH,
     RECOVERY_STEPS,
     SPIKE_CONTEXT,
@@ -177,8 +178,13 @@ def _check_spikes(h: History, end: int) -> list[Verdict]:
                     "times the typical norm, or the learning rate; look at the batches there."
                     if clipped
                     else "Clip the global gradient norm (e.g. clip_norm=1.0, a few times the "
-                    "typical norm) so one bad batch cannot throw the weights far; look at the "
-                    "batches there."
+                    "typical norm) so one bad batch cannot "
+                    + ("flood the optimizer's second-moment estimate (under "
+                       f"{h.meta['optimizer']} the step barely grows with the gradient, but v "
+                       "stays inflated and later steps shrink)"
+                       if h.meta.get("optimizer") in ADAPTIVE_OPTIMIZERS
+                       else "throw the weights far")
+                    + "; look at the batches there."
                 ),
                 data(damaging),
             )

@@ -7,6 +7,8 @@ __all__ = [
     "MIN_STEPS",
     "WINDOW",
     "PINNED_FRACTION",
+    "ADAPTIVE_CLIP_FRACTION",
+    "ADAPTIVE_OPTIMIZERS",
     "SPIKE_FACTOR",
     "SPIKE_CONTEXT",
     "SPIKE_MAX_WIDTH",
@@ -26,7 +28,14 @@ MIN_STEPS = 10
 WINDOW = 50
 """The "end of the run" is the last ``min(WINDOW, n // 2)`` steps."""
 PINNED_FRACTION = 0.5
-"""``lr_too_high`` when clipping fired on more than this share of the end-of-run window."""
+"""``lr_too_high`` when clipping fired on more than this share of the end-of-run window (SGD)."""
+ADAPTIVE_CLIP_FRACTION = 0.25
+"""Under an adaptive optimizer, ``clipping_often`` when clipping fired on more than this share
+of the end-of-run window."""
+ADAPTIVE_OPTIMIZERS = frozenset({"Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop",
+                                 "Adagrad", "Adadelta", "Lion"})
+"""Optimizers whose step length is set by the learning rate, not the gradient's scale
+(``History.meta["optimizer"]`` is the optimizer's class name)."""
 SPIKE_FACTOR = 20.0
 """A spike is a gradient norm more than this many times the median of the steps before it."""
 SPIKE_CONTEXT = 10

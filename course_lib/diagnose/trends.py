@@ -13,6 +13,8 @@ from course_lib.diagnose.divergence import _divergence_advice, _onset_text
 from course_lib.diagnose.report import Verdict, _fmt
 from course_lib.diagnose.spikes import _onset
 from course_lib.diagnose.thresholds import (
+    ADAPTIVE_CLIP_FRACTION,
+    ADAPTIVE_OPTIMIZERS,
     BLOWUP_FACTOR,
     FLAT_IMPROVEMENT,
     FLAT_MIN_GRAD_NORM,
@@ -38,11 +40,22 @@ def _moving_mean(xs: Sequence[float], k: int) -> list[float]:
 
 
 def _check_pinned(h: History, window: int) -> Verdict | None:
+    """Clipping on much of the end of the run: what that means depends on the optimizer.
+
+    Under SGD the step is lr x gradient, so a gradient cut to the threshold on most steps makes
+    the threshold the step length (``lr_too_high``). Under an adaptive optimizer (Adam, AdamW,
+    RMSprop, Lion, ...) the step length is set by the learning rate whatever the gradient's
+    scale; frequent clipping there means the threshold sits near the typical norm, so the
+    moment estimates see the threshold instead of the real gradient scale (``clipping_often``).
+    """
     clip_norm = h.meta.get("clip_norm")
     clipped = h.clipped[-window:]
     if not clipped or not any(clipped):
         return None
     fraction = sum(clipped) / len(clipped)
+    optimizer = h.meta.get("optimizer")
+    if optimizer in ADAPTIVE_OPTIMIZERS and fraction > ADAPTIVE_CLIP_FRACTION:
+        return _clipping_often(h, clipped, fraction, optimizer)
     if fraction <= PINNED_FRACTION:
         return None
     steps = h.step[-window:]
@@ -66,6 +79,34 @@ def _check_pinned(h: History, window: int) -> Verdict | None:
         "Lower the learning rate until clipping fires only now and then (a few % of steps); "
         "if the data has outliers, look at them. Raising the threshold would only unhide it.",
         data,
+    )
+
+
+def _clipping_often(h: History, clipped: list[bool], fraction: float, optimizer: str) -> Verdict:
+    clip_norm = h.meta.get("clip_norm")
+    steps, norms = h.step[-len(clipped):], h.grad_norm[-len(clipped):]
+    median_norm = statistics.median(norms)
+    ratio = f" ({median_norm / clip_norm:.3g}x the threshold {_fmt(clip_norm)})" if clip_norm else ""
+    suggested = 3 * median_norm
+    return Verdict(
+        "clipping_often",
+        f"clipping fires on much of the run's end, under {optimizer}",
+        f"clipping fired on {sum(clipped)} of the last {len(clipped)} steps ({fraction:.0%}, "
+        f"steps {steps[0]}-{steps[-1]}); median gradient norm {_fmt(median_norm)}{ratio}. Under "
+        f"{optimizer} the step length is set by the learning rate, not by the gradient's size, so "
+        "this is not a hidden learning-rate cut as it would be for SGD; but the moment estimates "
+        "(m, v) now see the threshold instead of the gradient's real scale",
+        f"If the loss is still falling, this is harmless; to keep clipping for what it is for "
+        f"(spikes), raise the threshold to a few times the median norm (about {_fmt(suggested)}). "
+        "If the loss has stalled or climbs, lower the learning rate.",
+        {
+            "steps": [steps[0], steps[-1]],
+            "clipped_fraction": fraction,
+            "median_grad_norm": median_norm,
+            "clip_norm": clip_norm,
+            "optimizer": optimizer,
+            "suggested_clip_norm": suggested,
+        },
     )
 
 
