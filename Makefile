@@ -9,19 +9,32 @@
 #   make grade SUBMISSIONS=dir/ OUT=grades/   grade a class
 #   make bench      print the benchmark tables
 #   make lint       ruff on the library, the tests and every notebook
+#   make site       the course as static HTML in build/site/ (stored outputs, no kernel)
+#   make hub        a JupyterHub for a class on this machine (deploy/README.md)
+#   make lab-instructor   JupyterLab with the instructor tools (nbgrader) on
+#
+# Python 3.11, 3.12 or 3.13: the newest one found is used, or PYTHON=python3.12 (CI uses 3.11,
+# the version the stored outputs are made with). VENV=.venv312 keeps a second venv beside .venv.
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   := .venv
+PYTHON_CANDIDATES := $(if $(filter true,$(CI)),python3.11 python3,python3.13 python3.12 python3.11 python3)
+PYTHON ?= $(firstword $(foreach p,$(PYTHON_CANDIDATES),$(shell $(p) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13)' >/dev/null 2>&1 && echo $(p))) python3)
+VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_HUB := $(VENV)/.installed-hub
+STAMP_INSTRUCTOR := $(VENV)/.installed-instructor
+# JupyterLab settings every server from this venv gets: no news prompt, nbgrader's UI off (deploy/lab/)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json \
+                $(VENV)/share/jupyter/lab/settings/page_config.json
 JOBS   ?= 2
 PORT   ?= 8888
 
-.PHONY: lab test test-fast sync notebooks exercises grade bench lint lock browser-deps clean
+.PHONY: lab lab-instructor hub hub-venv site test test-fast sync notebooks exercises grade bench lint lock \
+        browser-deps npm-deps clean
 
 $(PY):
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (found %d.%d)" % sys.version_info[:2]'
+	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "Python 3.11, 3.12 or 3.13 is required (found %d.%d); set PYTHON=" % sys.version_info[:2]'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -33,16 +46,42 @@ $(STAMP_DEV): pyproject.toml requirements.lock | $(PY)
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP_RUN) $@
 
+$(STAMP_HUB): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[hub]'
+	@touch $@
+
+$(STAMP_INSTRUCTOR): pyproject.toml requirements.lock | $(PY)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[instructor]'
+	@touch $@
+
+$(VENV)/share/jupyter/lab/settings/%.json: deploy/lab/%.json | $(PY)
+	@mkdir -p $(@D) && cp $< $@
+
 # --allow-root only where the user is root (containers, some JupyterHub images)
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-lab: $(STAMP_RUN)
+lab: $(STAMP_RUN) $(LAB_SETTINGS)
 	$(VENV)/bin/jupyter lab --port=$(PORT) --ServerApp.root_dir=. $(ALLOW_ROOT) $(LAB_ARGS) notebooks/00_start_here.ipynb
+
+lab-instructor: $(STAMP_RUN) $(STAMP_INSTRUCTOR) $(LAB_SETTINGS)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/instructor $(VENV)/bin/jupyter lab --port=$(PORT) \
+	  --ServerApp.root_dir=. $(ALLOW_ROOT) $(LAB_ARGS)
+
+hub-venv: $(STAMP_RUN) $(STAMP_HUB) $(LAB_SETTINGS) npm-deps
+
+hub: hub-venv
+	$(VENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
+
+site: $(STAMP_DEV) npm-deps
+	$(PY) tools/build_site.py --out build/site
 
 browser-deps:
 	@bash tools/ensure_chromium.sh
 
-test: $(STAMP_DEV) browser-deps
+npm-deps:
+	@bash tools/ensure_npm_packages.sh
+
+test: $(STAMP_DEV) $(LAB_SETTINGS) browser-deps npm-deps
 	$(PY) -m pytest -n $(JOBS) --dist loadscope tests notebooks \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout 300

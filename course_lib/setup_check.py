@@ -27,9 +27,9 @@ REQUIRED = {
 
 def environment_report() -> tuple[bool, list[str]]:
     """Return ``(ok, lines)``: one line per required package, ✓ or ✗ with the reason."""
-    ok = sys.version_info[:2] == (3, 11)
+    ok = (3, 11) <= sys.version_info[:2] <= (3, 13)
     lines = [f"{'✓' if ok else '✗'} Python {sys.version_info.major}.{sys.version_info.minor}"
-             + ("" if ok else " (the course is pinned to Python 3.11)")]
+             + ("" if ok else " (the course runs on Python 3.11, 3.12 or 3.13)")]
     for module, dist in REQUIRED.items():
         try:
             importlib.import_module(module)

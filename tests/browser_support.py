@@ -50,7 +50,7 @@ class LabServer:
     """A JupyterLab server on a temp copy of some notebooks; ``stop()`` ends it with SIGTERM."""
 
     def __init__(self, workdir: Path, notebooks: list[Path], *, trees: tuple[Path, ...] = (),
-                 start_timeout: float = 60.0):
+                 start_timeout: float = 60.0, user_settings: bool = True):
         self.workdir = Path(workdir)
         self.root = self.workdir / "root"
         self.home = self.workdir / "home"
@@ -76,11 +76,13 @@ class LabServer:
             "JUPYTER_PLATFORM_DIRS": "1",
         })
         # no "news" pop-up and no update check: nothing to fetch from outside, nothing in the way
-        settings = self.home / "jupyter_config" / "lab" / "user-settings" / "@jupyterlab" / \
-            "apputils-extension"
-        settings.mkdir(parents=True)
-        (settings / "notification.jupyterlab-settings").write_text(
-            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        # (user_settings=False: only what the course ships in deploy/lab/, as `make lab` has it)
+        if user_settings:
+            settings = self.home / "jupyter_config" / "lab" / "user-settings" / "@jupyterlab" / \
+                "apputils-extension"
+            settings.mkdir(parents=True)
+            (settings / "notification.jupyterlab-settings").write_text(
+                json.dumps({"fetchNews": "false", "checkForUpdates": False}))
         self.log_path = self.workdir / "server.log"
         cmd = [
             sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}",

@@ -148,3 +148,75 @@ def test_lr_explorer_in_jupyterlab(lab, page, tmp_path_factory):
     assert plot.screenshot() != before_png, "the picture did not change"
     pg.screenshot(path=str(shots / "3_moved.png"))
     print(f"browser test: {time.monotonic() - t0:.0f} s from page load to checked slider")
+
+
+# --- the first screen a learner sees after `make lab` ------------------------------------------
+
+FIRST_SCREEN_PLUMBING = re.compile(
+    r"(conftest|pytest|test_\w+\.py|nbval|nbgrader|formgrader|assignment list|course list|"
+    r"create assignment|\bnews\b)", re.IGNORECASE)
+
+
+def test_first_screen_shows_only_the_course(tmp_path_factory):
+    """As `make lab` opens it: lesson 00 in front, the lessons in the file browser, and nothing
+    else: no test files, no nbgrader menu or panel (installed here for the tests, off for
+    learners by deploy/lab/page_config.json), no "news" prompt (deploy/lab/overrides.json)."""
+    import sys
+    from pathlib import Path
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make test` to install Debian's chromium")
+    pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    from playwright.sync_api import sync_playwright
+
+    shipped = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings"
+    for name in ("overrides.json", "page_config.json"):
+        assert (shipped / name).is_file() and \
+            (shipped / name).read_text() == (ROOT / "deploy" / "lab" / name).read_text(), (
+                f"{shipped / name} is not deploy/lab/{name}: run `make test` (it installs the "
+                "course's JupyterLab settings into the venv, as `make lab` does)")
+    work = tmp_path_factory.mktemp("first-screen")
+    # the course as cloned: lessons, exercises, and the test plumbing at the root
+    server = LabServer(work, [ROOT / "conftest.py", ROOT / "Makefile"],
+                       trees=(ROOT / "notebooks", ROOT / "exercises", ROOT / "tests"),
+                       user_settings=False)
+    try:
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                str(work / "profile"), executable_path=str(CHROMIUM), headless=True,
+                args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 900})
+            try:
+                context.route("**/*", _local_only)
+                pg = context.new_page()
+                pg.set_default_timeout(90_000)
+                nb = LabPage(pg, server)
+                nb.open("notebooks/00_start_here.ipynb")
+                nb.wait_kernel_idle()
+                # the file browser has listed the folder and the news question would have come
+                pg.wait_for_selector(".jp-DirListing-item", timeout=60_000)
+                pg.wait_for_timeout(3000)  # not a timed assertion: a toast comes ~1 s after load
+                shot = work / "first_screen.png"
+                pg.screenshot(path=str(shot))
+                print(f"\nfirst screen: {shot}")
+
+                listing = [t.strip() for t in pg.locator(".jp-DirListing-itemName")
+                           .all_text_contents()]
+                notebooks = [n for n in listing if n.endswith(".ipynb")]
+                assert notebooks and notebooks[0] == "00_start_here.ipynb", listing
+                assert not [n for n in listing if FIRST_SCREEN_PLUMBING.search(n)], listing
+                active = pg.locator(".jp-mod-current .lm-TabBar-tabLabel, "
+                                    ".lm-DockPanel-tabBar .lm-mod-current .lm-TabBar-tabLabel")
+                assert "00_start_here.ipynb" in active.first.text_content()
+                menus = pg.locator(".lm-MenuBar-itemLabel").all_text_contents()
+                assert not [m for m in menus if FIRST_SCREEN_PLUMBING.search(m)], menus
+                panels = [t.get_attribute("title") or "" for t in
+                          pg.locator(".jp-SideBar .lm-TabBar-tab").all()]
+                assert not [t for t in panels if FIRST_SCREEN_PLUMBING.search(t)], panels
+                toasts = pg.locator(".jp-toast-message, .Toastify__toast").all_text_contents()
+                assert not toasts, f"a notification is shown: {toasts}"
+                body = pg.locator("body").inner_text()
+                assert "Would you like to" not in body, "the news prompt is shown"
+            finally:
+                context.close()
+    finally:
+        server.stop()

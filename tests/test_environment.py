@@ -23,11 +23,20 @@ def _pins(lines) -> dict[str, str]:
     return out
 
 
+def _meta() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
 def _pyproject_pins() -> dict[str, str]:
-    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = list(meta["dependencies"]) + [d for v in meta["optional-dependencies"].values() for d in v]
-    pins = _pins(deps)
-    assert len(pins) == len(deps), "every dependency in pyproject.toml must be pinned with =="
+    meta = _meta()
+    groups = [meta["dependencies"], *meta["optional-dependencies"].values()]
+    pins: dict[str, str] = {}
+    for deps in groups:
+        group = _pins(deps)
+        assert len(group) == len(deps), "every dependency in pyproject.toml must be pinned with =="
+        for name, version in group.items():
+            assert pins.setdefault(name, version) == version, (
+                f"{name} is pinned to {pins[name]} and {version} in pyproject.toml")
     return pins
 
 
@@ -63,3 +72,23 @@ def test_torch_is_pinned_to_the_cpu_wheel_version():
 def test_python_version_in_environment_yml():
     text = (ROOT / "environment.yml").read_text()
     assert re.search(r"python\s*=\s*3\.11", text)
+
+
+def test_learners_get_no_instructor_tools():
+    """`make lab` installs the plain dependencies; nbgrader and JupyterHub come in extras."""
+    meta = _meta()
+    learner = set(_pins(meta["dependencies"]))
+    extras = {k: set(_pins(v)) for k, v in meta["optional-dependencies"].items()}
+    assert "nbgrader" in extras["instructor"] and "jupyterhub" in extras["hub"]
+    assert not learner & (extras["instructor"] | extras["hub"]), learner & extras["instructor"]
+    # the tests run nbgrader and a hub, so what `make test` installs has both, at the same pins
+    assert extras["instructor"] | extras["hub"] <= extras["dev"]
+
+
+def test_python_versions_agree():
+    """pyproject, the Makefile's check and the README name the same three versions."""
+    assert _meta()["requires-python"] == ">=3.11,<3.14"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "(3, 11) <= sys.version_info[:2] <= (3, 13)" in makefile
+    assert "python3.13 python3.12 python3.11" in makefile
+    assert "3.11, 3.12 or 3.13" in (ROOT / "README.md").read_text()
