@@ -25,7 +25,7 @@ import torch
 
 from course_lib.exercises import codec, core
 from course_lib.exercises.release import render
-from course_lib.grading import notebooks, report, runner, scoring
+from course_lib.grading import cache, notebooks, report, runner, scoring
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "grading_fixtures"
@@ -43,20 +43,23 @@ def _load_fixture(name: str):
 
 
 hostile = _load_fixture("hostile")
+support = _load_fixture("support")
 CASES = hostile.cases(Path("/unused"))
+MARKER = f"course-grading-test-{os.getpid()}-{int(time.time())}"
+SECRET = f"hunter2-{os.urandom(6).hex()}"
 
 pytestmark = pytest.mark.timeout(900)
 
 
 def grader(*args: str, solutions: Path = FIXTURES / "solutions", specs: Path | None = SPECS,
-           limits: list[str] = LIMITS, timeout: float = 800) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "course_lib.grading", *args, *limits]
+           limits: list[str] = LIMITS, timeout: float = 800, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The grader's command line, run from a frozen copy of the course (support.py says why)."""
+    cmd = [*args, *limits]
     if solutions is not None:
         cmd += ["--solutions", str(solutions)]
     if specs is not None:
         cmd += ["--specs", str(specs)]
-    env = {k: v for k, v in os.environ.items() if k != core.SPECS_ENV}
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    return support.run_grader(*cmd, timeout=timeout, env=env)
 
 
 def load(out: Path) -> dict:
@@ -70,10 +73,10 @@ def by_key(data: dict) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("grading")
-    folder = tmp / "class"
-    expect = hostile.build(folder, tmp)
-    out = tmp / "out"
-    proc = grader(str(folder), "--out", str(out))
+    folder, out = tmp / "class", tmp / "out"
+    expect = hostile.build(folder, tmp, out=out, marker=MARKER, secret=SECRET)
+    # the secret is in the grader's environment: a kernel must not find it (read_secrets)
+    proc = grader(str(folder), "--out", str(out), env={"COURSE_TEST_SECRET": SECRET})
     return {"tmp": tmp, "folder": folder, "out": out, "expect": expect, "proc": proc}
 
 
@@ -171,18 +174,61 @@ def test_submissions_get_different_cases(batch):
     assert data["correct/01_fixture.ipynb"]["seed"] != data["partial/01_fixture.ipynb"]["seed"]
 
 
-def test_leftover_processes_are_killed(batch):
-    pid = int((batch["tmp"] / "orphan.pid").read_text())
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _left_behind() -> list[str]:
+    """Processes started by this session's kernels: tagged with MARKER (not by user id: other
+    graders may run at the same time under pytest -n)."""
+    found = []
+    for p in psutil.process_iter(["pid", "cmdline", "status"]):
         try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                break
-        except psutil.NoSuchProcess:
-            break
+            if MARKER in " ".join(p.info["cmdline"] or []) and p.info["status"] != psutil.STATUS_ZOMBIE:
+                found.append(f"{p.info['pid']}: {' '.join(p.info['cmdline'] or [])[:120]}")
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_nothing_outlives_the_batch(batch):
+    """A daemonised orphan and a process that forks and exits every 5 ms (outlive_the_batch) are
+    gone once the grader has returned (the sandbox's PID namespace dies with it). Death is not
+    instantaneous, so this waits up to 10 s for the kernel to reap them."""
+    assert batch["proc"].returncode == 0
+    deadline = time.monotonic() + 10
+    while _left_behind() and time.monotonic() < deadline:
         time.sleep(0.2)
-    else:
-        pytest.fail(f"the orphaned process {pid} survived grading")
+    assert not _left_behind()
+
+
+def test_files_written_by_kernels_are_gone(batch):
+    """/tmp, /dev/shm and HOME are the sandbox's own tmpfs (files_in_tmp); nothing written to the
+    venv or the course (backdoor_next_run) or the output folder (poison_cache) exists."""
+    import site
+
+    leftovers = [Path(d) / f"{MARKER}-leftover" for d in ("/tmp", "/dev/shm", "/var/tmp", os.path.expanduser("~"))]
+    course = support.frozen_course() / "course_lib"
+    backdoors = [Path(d) / f"zz_{MARKER}.pth" for d in site.getsitepackages()]
+    backdoors += [course / "exercises" / "specs" / "__pycache__" / f"zz_{MARKER}.cpython-311.pyc",
+                  course / "__pycache__" / f"zz_{MARKER}.cpython-311.pyc"]
+    found = [p for p in leftovers + backdoors if p.exists()]
+    for p in found:
+        p.unlink()  # never leave a planted file in the venv
+    assert not found
+    assert not (batch["out"] / ".cache" / "forged.json").exists()
+    assert "forged" not in (batch["out"] / "grades.csv").read_text()
+
+
+def test_a_huge_output_does_not_grow_the_worker(batch):
+    """A 200 MB image output is dropped by ZeroMQ before the worker decodes it (it grew the
+    worker to 1.6 GB before)."""
+    rec = by_key(load(batch["out"]))["huge_image_output/01_fixture.ipynb"]
+    assert rec["status"] == "graded" and rec["total"] == 5.0
+    assert rec["worker_peak_rss_mb"] < 400, rec["worker_peak_rss_mb"]
+
+
+def test_the_batch_ran_sandboxed_and_isolated(batch):
+    run = load(batch["out"])["run"]
+    assert run["sandbox"] is True
+    assert run["isolation"]["isolated"] and run["isolation"]["no_site"]
+    assert run["isolation"]["pycache_prefix"]
 
 
 def test_output_flood_is_counted_not_kept(batch):
@@ -196,7 +242,7 @@ def test_output_flood_is_counted_not_kept(batch):
 
 def test_rerun_reuses_regrades_edits_and_gives_up_on_grader_killers(batch, tmp_path):
     folder, out = tmp_path / "class", tmp_path / "out"
-    for name in ("correct", "partial", "png"):
+    for name in ("correct", "partial", "png", "blank", "checks_edited_blank", "defined_later"):
         shutil.copytree(batch["folder"] / name, folder / name)
     assert grader(str(folder), "--out", str(out)).returncode == 0
     first = by_key(load(out))
@@ -208,24 +254,44 @@ def test_rerun_reuses_regrades_edits_and_gives_up_on_grader_killers(batch, tmp_p
     again = by_key(load(out))
     assert again["correct/01_fixture.ipynb"]["reused"] and again["partial/01_fixture.ipynb"]["reused"]
     assert again["correct/01_fixture.ipynb"]["total"] == 5.0 and again["partial/01_fixture.ipynb"]["total"] == 4.0
-    assert "2 reused" in proc.stdout
+    assert "5 reused" in proc.stdout
     assert report.feedback_path(out, "partial/01_fixture.ipynb").is_file()
 
     # an edited submission is graded again; the others are not
     fixed = hostile.solution()
     fixed.cells.append(hostile.new_markdown_cell("Fixed the sign."))
     hostile.nbformat.write(fixed, folder / "partial" / "01_fixture.ipynb")
-    # and a submission whose grading killed the grader twice (a marker left by two runs) is not retried
-    rec = again["correct/01_fixture.ipynb"]
-    stored = out / ".cache" / f"{rec['sha256'][:32]}-{rec['version'][:16]}.json"
-    stored.unlink()
-    stored.with_suffix(".attempts").write_text("2")
-    assert grader(str(folder), "--out", str(out)).returncode == 0
+    store = cache.ResultCache(out / ".cache")  # with the grader's key: as the grader itself writes
+    rec = {k: again[f"{k}/01_fixture.ipynb"] for k in ("correct", "blank", "checks_edited_blank", "defined_later")}
+    stored = {k: store.result_path(r["sha256"], r["version"]) for k, r in rec.items()}
+    # a submission whose grading killed the grader twice while graded alone is not retried
+    stored["correct"].unlink()
+    store.set_attempts(rec["correct"]["sha256"], rec["correct"]["version"], {"alone": 2, "shared": 0})
+    # ... but one that was merely graded NEXT TO such a submission is graded again, alone
+    stored["defined_later"].unlink()
+    store.set_attempts(rec["defined_later"]["sha256"], rec["defined_later"]["version"], {"alone": 0, "shared": 2})
+    # forged results: a 99/99 record without the key, and a genuine record of another file
+    forged = dict(rec["blank"], total=99.0, max_total=99.0)
+    stored["blank"].write_text(json.dumps({"record": forged, "hmac": "0" * 64}))
+    genuine = json.loads(store.result_path(again["partial/01_fixture.ipynb"]["sha256"],
+                                           again["partial/01_fixture.ipynb"]["version"]).read_text())
+    stored["checks_edited_blank"].write_text(json.dumps(genuine))
+
+    proc = grader(str(folder), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
     third = by_key(load(out))
     assert third["partial/01_fixture.ipynb"]["reused"] is False
     assert third["partial/01_fixture.ipynb"]["total"] == 5.0
     assert third["correct/01_fixture.ipynb"]["status"] == "crashed"
-    assert "stopped the grader 2 times" in third["correct/01_fixture.ipynb"]["reason"]
+    assert "stopped the grader 2 times while it was graded alone" in third["correct/01_fixture.ipynb"]["reason"]
+    honest = third["defined_later/01_fixture.ipynb"]
+    assert (honest["status"], honest["total"], honest["reused"]) == ("graded", 5.0, False)
+    for key in ("blank/01_fixture.ipynb", "checks_edited_blank/01_fixture.ipynb"):
+        assert third[key]["reused"] is False and third[key]["total"] == 0.0
+    rejected = {r["submission"]: r["reason"] for r in load(out)["cache_rejected"]}
+    assert "signature does not match" in rejected["blank/01_fixture.ipynb"]
+    assert "another sha256" in rejected["checks_edited_blank/01_fixture.ipynb"]
+    assert "not trusted" in proc.stderr
 
     # --force grades everything again, attempts or not
     assert grader(str(folder / "correct"), "--out", str(out), "--force").returncode == 0
@@ -366,6 +432,20 @@ def test_feedback_makes_learner_text_inert():
     assert "```` ``` <script> # H ````" in text
 
 
+def test_feedback_title_and_csv_cells_are_inert(tmp_path):
+    """A file name is learner text too: the title is escaped, and no CSV cell can start a formula
+    (a leading tab or carriage return included: spreadsheets strip them and read what follows)."""
+    record = {"submission": "x/# Grade: 10 of 10 <script>\n.ipynb", "assignment": None, "status": "not-a-notebook",
+              "reason": "", "total": 0, "max_total": 0, "cell_errors": [], "exercises": []}
+    text = report.feedback_markdown(record)
+    assert text.splitlines()[0] == "# Feedback: `x/# Grade: 10 of 10 <script> .ipynb`"
+    rows = [dict(record, submission=name) for name in ("=1+1.ipynb", "\t=1+1.ipynb", "\r=cmd.ipynb", "@x", "ok")]
+    report.write_csv(tmp_path / "g.csv", rows, [])
+    with open(tmp_path / "g.csv", newline="", encoding="utf-8") as f:
+        cells = [row["submission"] for row in csv.DictReader(f)]
+    assert cells == ["'=1+1.ipynb", "'\t=1+1.ipynb", "' =cmd.ipynb", "'@x", "ok"]
+
+
 def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "grades.csv"
     report.atomic_write(target, "old\n")
@@ -444,7 +524,11 @@ def test_real_solutions_score_full_and_exercises_zero(tmp_path):
         shutil.copy(path, folder / "solved" / path.name)
         # the released version, as `make exercises` writes it (tests/test_generate.py keeps exercises/ equal)
         (folder / "blank" / path.name).write_bytes(render(path))
-    proc = grader(str(folder), "--out", str(tmp_path / "out"), solutions=ROOT / "solutions", specs=None,
+    solutions = tmp_path / "solutions"  # a copy: lessons are being edited while the tests run
+    solutions.mkdir()
+    for path in assignments:
+        shutil.copy(path, solutions / path.name)
+    proc = grader(str(folder), "--out", str(tmp_path / "out"), solutions=solutions, specs=None,
                   limits=["--jobs", "2", "--seed", "5", "--no-progress"], timeout=1400)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for key, rec in by_key(load(tmp_path / "out")).items():

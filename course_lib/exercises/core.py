@@ -79,6 +79,7 @@ def register(ex: Exercise) -> Exercise:
 
 
 SPECS_ENV = "COURSE_GRADING_SPECS"
+GRADING_ENV = "COURSE_GRADING"  # set to 1 in the autograder's kernels
 
 
 def import_specs(source: str) -> ModuleType:
@@ -196,7 +197,13 @@ def check(fn: Callable, grade_id: str, *, seed: int = 0) -> None:
     Prints "passes all N checks" on success. On failure raises :class:`CheckFailed`
     whose message names the failing cases and what is wrong. Never shows the
     reference code, never writes to stderr.
+
+    Inside the autograder's sandbox (``$COURSE_GRADING`` is ``1``) the specs and their reference
+    answers are out of reach, so the check only says that the grader runs its own cases.
     """
+    if os.environ.get(GRADING_ENV) == "1":
+        print(f"(inline check of {grade_id} skipped while grading: the grader runs its own cases)")
+        return
     ex = get(grade_id)
     if not callable(fn):
         raise CheckFailed([f"✗ {ex.function}: expected a function, got {type(fn).__name__}"])

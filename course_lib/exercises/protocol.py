@@ -64,6 +64,12 @@ class Exercise:
         mutates_inputs_ok: if False, the check fails when the learner's function
             changes its tensor arguments in place.
         all_or_nothing: score is ``points`` only if every case passes.
+        forbidden: dotted names of functions, classes or modules the learner's function must
+            not call because they ARE the exercise (``"torch.nn.functional.cross_entropy"``
+            for the cross-entropy, ``"torch.optim"`` for an optimizer step). The autograder
+            records calls while it calls the function and scores the exercise 0 when one is
+            made (:mod:`course_lib.grading.kernel_boot`): a tripwire against the obvious
+            shortcut, not a boundary.
     """
 
     grade_id: str
@@ -75,6 +81,7 @@ class Exercise:
     hint: str = ""
     mutates_inputs_ok: bool = False
     all_or_nothing: bool = False
+    forbidden: tuple[str, ...] = ()
 
     def cases(self, seed: int) -> list[Case]:
         return list(self.make_cases(np.random.default_rng(seed)))

@@ -2,7 +2,9 @@
 
 Arguments are checked before the heavy modules (torch, the exercise specs, nbclient)
 are imported, so a typo costs a fraction of a second. Exit status: 0 when the batch
-finished, whatever the scores; 2 for a usage error; 130 when interrupted.
+finished, whatever the scores; 2 for a usage error (including: no sandbox available and
+no ``--unsafe-no-sandbox``); 3 when trusted files changed during the batch (nothing is
+written); 130 when interrupted.
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade exercise notebooks: run each in a fresh, limited kernel, call the learner's "
                     "functions on fresh cases, and judge the answers in this process.",
         epilog="Writes OUT/grades.csv, OUT/grades.json and OUT/feedback/<submission>.md. Re-running "
-               "reuses the results of unchanged submissions (--force re-grades). Exit status: 0 when "
-               "the batch finished, whatever the scores; 2 for a usage error.")
+               "reuses the results of unchanged submissions (--force re-grades). Every kernel runs in a "
+               "bubblewrap sandbox. Exit status: 0 when the batch finished, whatever the scores; 2 for a "
+               "usage error or no sandbox; 3 when trusted files changed during the batch.")
     p.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
                    help="a notebook, or a folder searched recursively for *.ipynb")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the results")
@@ -70,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, metavar="N", help="seed for the cases (default: random per run)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that have a stored result")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="run the kernels WITHOUT the bubblewrap sandbox, as you: only for notebooks you trust")
     return p
 
 
@@ -104,11 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     options = batch.Options(out=args.out, jobs=args.jobs, timeout=args.timeout, cell_timeout=args.cell_timeout,
                             call_timeout=args.call_timeout, memory_mb=args.memory_mb, solutions=args.solutions,
                             specs=args.specs, seed=args.seed, force=args.force,
-                            progress=False if args.no_progress else None)
+                            progress=False if args.no_progress else None,
+                            unsafe_no_sandbox=args.unsafe_no_sandbox)
     try:
         data = batch.grade(args.submissions, options)
     except UsageError as exc:
         parser.error(str(exc))
+    except batch.IntegrityError as exc:
+        print(f"INTEGRITY CHECK FAILED: {exc}.\nSubmissions being graded when it was noticed: "
+              f"{', '.join(exc.suspects) or '(none)'}.\nNo results were written and the results stored "
+              "during this run were removed. Restore the files (e.g. `git status`, reinstall the venv), "
+              "then grade again.", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("interrupted; finished submissions are stored and a re-run resumes", file=sys.stderr)
         return 130

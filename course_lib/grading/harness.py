@@ -4,12 +4,16 @@ The grader never imports this module. It reads this file's text at start-up and,
 after a submission's cells have run, sends it to the submission's kernel, where it
 is executed in a private namespace and :func:`run` is called with the path of a
 request file. The request (written by the grader only after the notebook has run)
-holds a random nonce, the path to write results to, and for each exercise the
-function name and the case inputs as codec-encoded plain data.
+holds a random nonce, the path to write results to, the modules that define the
+whitelisted functions cases may carry, and for each exercise the function name, its
+forbidden shortcuts and the case inputs as codec-encoded plain data. The kernel runs in
+the grading sandbox, where the exercise specs (the reference answers) do not exist.
 
 For each exercise ``run`` looks the learner's function up by name in the kernel's
-user namespace, calls it on the decoded inputs (each call under a time limit) and
-writes one JSON line per case: the codec-encoded return value, or what went wrong.
+user namespace, calls it on the decoded inputs (each call under a time limit, and under
+the tripwire of :mod:`course_lib.grading.kernel_boot` that records forbidden calls) and
+writes one JSON line per case: the codec-encoded return value, or what went wrong; then
+one line naming the forbidden shortcuts the function called, if any.
 
 Everything here runs next to learner code that may have replaced ``json``,
 ``builtins``, ``torch`` or this very function, so NOTHING it writes is trusted:
@@ -73,11 +77,15 @@ def run(request_path: str) -> None:
             return "an exception that could not be printed"
 
     try:
-        from course_lib.exercises import codec
-        from course_lib.exercises.core import import_specs
+        import importlib
+        import sys
 
-        for source in request["specs"]:
-            import_specs(source)  # registers the whitelisted NamedFunctions cases may carry
+        from course_lib.exercises import codec
+
+        for module in request["modules"]:
+            importlib.import_module(module)  # registers the whitelisted functions cases may carry
+        boot = sys.modules.get("course_lib.grading.kernel_boot") or \
+            importlib.import_module("course_lib.grading.kernel_boot")
         namespace = get_ipython().user_ns
     except BaseException as exc:
         emit({"fatal": f"could not load the grading support code: {describe(exc)}"})
@@ -94,13 +102,20 @@ def run(request_path: str) -> None:
             emit({"grade_id": grade_id, "missing": "not defined" if fn is None
                   else f"is a {type(fn).__name__}, not a function"})
             continue
+        forbidden = exercise.get("forbidden") or []
+        called: set = set()
         for index, case in enumerate(exercise["cases"]):
             record = {"grade_id": grade_id, "case": index}
             try:
                 args = tuple(codec.decode(case["args"]))
                 kwargs = codec.decode(case["kwargs"])
                 before = snapshot(args, kwargs)
-                got = timed(exercise["call_timeout"], fn, *args, **kwargs)
+                tripwire = boot.watch(forbidden)
+                try:
+                    with tripwire:
+                        got = timed(exercise["call_timeout"], fn, *args, **kwargs)
+                finally:
+                    called.update(tripwire.hits)
                 value = timed(exercise["call_timeout"], codec.encode, got)
                 mutated = snapshot(args, kwargs) != before
                 record["value"], record["mutated"] = value, mutated
@@ -115,5 +130,7 @@ def run(request_path: str) -> None:
                 record["error"] = "raised"
                 record["message"] = describe(exc)
             emit(record)
+        if called:
+            emit({"grade_id": grade_id, "forbidden": sorted(str(c)[:200] for c in called)[:20]})
     emit({"done": True})
     out.close()

@@ -43,8 +43,11 @@ def fmt(x: float | int | None) -> str:
 
 
 def _cell(text: str) -> str:
-    # a file name like "=HYPERLINK(...).ipynb" must stay text in a spreadsheet
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # a file name like "=HYPERLINK(...).ipynb" must stay text in a spreadsheet; so must one that
+    # starts with a tab or carriage return, which spreadsheets strip before reading a formula
+    # (and no line break inside a cell: csv quotes "\n" but not a lone "\r", which ends a row)
+    text = "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return text.replace("\r", " ").replace("\n", " ")
 
 
 def write_csv(path: Path, records: list[dict], grade_ids: list[str]) -> None:
@@ -97,7 +100,7 @@ STATUS_TEXT = {
 def feedback_markdown(record: dict) -> str:
     """Feedback a learner can act on: per exercise, passed or which visible cases failed and
     why, plus the hint. Hidden cases appear only as "a hidden case failed"."""
-    lines = [f"# Feedback: {record['submission']}", ""]
+    lines = [f"# Feedback: {_safe(record['submission'])}", ""]
     if record.get("assignment"):
         lines.append(f"Assignment **{record['assignment']}**: "
                      f"**{fmt(record['total'])} / {fmt(record['max_total'])}** points.")

@@ -3,10 +3,12 @@
 A worker process (forked from a fork server whose modules were all loaded before any
 learner code ran) grades one submission:
 
-1. start a fresh IPython kernel in a private temporary directory, with a minimal
-   environment (no secrets), ``RLIMIT_AS`` (memory), ``RLIMIT_FSIZE``, no core
-   dumps, and a watchdog thread that kills the kernel's whole process tree when the
-   notebook's wall-clock budget or the memory limit (RSS of the tree) is exceeded;
+1. start a fresh IPython kernel in the bubblewrap sandbox (:mod:`~course_lib.grading.sandbox`:
+   own namespaces, read-only course without the references, private tmpfs, own user id),
+   with a minimal environment (no secrets), ``RLIMIT_AS`` (memory), ``RLIMIT_FSIZE``,
+   ``RLIMIT_NPROC``, no core dumps, and a watchdog thread that kills the kernel's whole
+   process tree when the notebook's wall-clock budget or the memory limit (RSS of the
+   tree) is exceeded (:mod:`~course_lib.grading.kernel` builds the command and limits);
 2. execute the notebook's code cells with nbclient (``allow_errors``: a broken cell
    does not stop later ones; a cell over its time limit is interrupted); outputs are
    counted but not kept (only errors are), so a flood of output costs nothing;
@@ -25,14 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import inspect
 import json
 import logging
 import os
 import secrets
 import signal
-import sys
+import subprocess
 import threading
 import time
 import warnings
@@ -42,45 +43,32 @@ from typing import Any
 
 import nbformat
 import psutil
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
+
+from course_lib.grading import kernel as _kernel
+from course_lib.grading.kernel import (
+    PR_SET_CHILD_SUBREAPER,
+    PR_SET_DUMPABLE,
+    PR_SET_PDEATHSIG,
+    GradingKernelManager,
+    kernel_env,
+    kill_descendants,
+    kill_tree,
+    prctl,
+)
+from course_lib.grading.sandbox import Sandbox
 
 try:
     import resource
 except ImportError:  # Windows
     resource = None
 
-__all__ = ["run_job", "worker_entry", "MAX_RESULT_BYTES"]
+__all__ = ["run_job", "worker_entry", "MAX_RESULT_BYTES", "Watchdog", "kernel_env", "kill_tree",
+           "harden_grader_process"]
 
 MAX_RESULT_BYTES = 32 * 2**20  # harness output read back; the rest is cut (and the cut cases fail)
 MAX_ERROR_TEXT = 400
-KERNEL_FILE_LIMIT = 2**30  # RLIMIT_FSIZE for the kernel: no file over 1 GiB
-
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE, _PR_SET_CHILD_SUBREAPER = 1, 4, 36
-
-
-def _load_libc():
-    # loaded once, at import: the kernel's preexec hook must not dlopen between fork and exec
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-_LIBC = _load_libc()
-
-
-def _prctl(option: int, value: int) -> bool:
-    if _LIBC is None:
-        return False
-    try:
-        return _LIBC.prctl(option, value, 0, 0, 0) == 0
-    except AttributeError:
-        return False
 
 
 def _quiet_logger(name: str) -> logging.Logger:
@@ -96,31 +84,10 @@ def _quiet_logger(name: str) -> logging.Logger:
 def harden_grader_process() -> None:
     """Make this (trusted) process unreadable and un-ptrace-able by same-user processes.
 
-    ``PR_SET_DUMPABLE = 0`` means a learner's kernel, which runs as the same user, can
-    neither attach a debugger to the grader nor read its memory through ``/proc``.
+    ``PR_SET_DUMPABLE = 0``: a kernel run without the sandbox (``--unsafe-no-sandbox``), as the
+    same user, can neither attach a debugger to the grader nor read its memory through ``/proc``.
     """
-    _prctl(_PR_SET_DUMPABLE, 0)
-
-
-def _kernel_preexec(memory_bytes: int) -> None:
-    # Runs in the kernel's process between fork and exec: no Python objects shared.
-    if resource is not None:
-        for limit, value in ((resource.RLIMIT_AS, memory_bytes),
-                             (resource.RLIMIT_FSIZE, KERNEL_FILE_LIMIT),
-                             (resource.RLIMIT_CORE, 0)):
-            with contextlib.suppress(ValueError, OSError):
-                resource.setrlimit(limit, (value, value))
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the kernel dies with its worker
-
-
-class GradingKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel command is fixed here, never read from a kernel spec
-    or from the submission's metadata."""
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher",
-                "-f", os.path.realpath(self.connection_file),
-                "--HistoryManager.enabled=False", "--IPKernelApp.log_level=ERROR"]
+    prctl(PR_SET_DUMPABLE, 0)
 
 
 class GradingClient(NotebookClient):
@@ -193,52 +160,6 @@ class Watchdog(threading.Thread):
 
     def stop(self) -> None:
         self._stop_event.set()
-
-
-def kill_tree(pid: int) -> None:
-    """SIGKILL a process, its process group and all its descendants."""
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        procs = []
-    with contextlib.suppress(OSError):
-        group = os.getpgid(pid)
-        if group != os.getpgrp():  # the kernel leads its own session; never signal our own group
-            os.killpg(group, signal.SIGKILL)
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            p.kill()
-
-
-def kill_descendants() -> None:
-    """Kill every descendant of this process (with the subreaper flag set, that includes
-    processes a kernel daemonised)."""
-    with contextlib.suppress(psutil.Error):
-        for p in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                p.kill()
-
-
-def kernel_env(job: dict, home: Path) -> dict[str, str]:
-    """A minimal environment: nothing from the grader's environment but locale and PATH."""
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", os.defpath)])
-    env.setdefault("LANG", "C.UTF-8")
-    threads = str(job["limits"]["threads"])
-    env.update({
-        "HOME": str(home), "TMPDIR": str(home), "USERPROFILE": str(home),
-        "PYTHONPATH": os.pathsep.join(job["python_path"]),
-        "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLCONFIGDIR": str(home / ".matplotlib"),
-        "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-        "MALLOC_ARENA_MAX": "2",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1",
-        "COURSE_GRADING": "1",
-    })
-    if job.get("extra_specs"):
-        env["COURSE_GRADING_SPECS"] = os.pathsep.join(job["extra_specs"])
-    return env
 
 
 def _seed_matplotlib_cache(template: str | None, target: Path) -> None:
@@ -320,6 +241,8 @@ def _kernel_exit(km) -> str:
         code = km.provisioner.process.poll()
         if code is None:
             return "still running"
+        if code > 128 and km.sandbox is not None:
+            code = 128 - code  # bwrap reports its child's death by signal N as exit code 128 + N
         if code < 0:
             try:
                 return f"killed by signal {signal.Signals(-code).name}"
@@ -344,19 +267,35 @@ async def run_job(job: dict) -> dict:
     """Execute one submission and run the harness; returns plain data (untrusted strings inside)."""
     t0 = time.monotonic()
     work = Path(job["work_dir"])
-    home, io_dir = work / "home", work / "io"
-    home.mkdir(parents=True, exist_ok=True)
+    io_dir = work / "io"
     io_dir.mkdir(parents=True, exist_ok=True)
-    _seed_matplotlib_cache(job.get("mpl_cache"), home / ".matplotlib")
+    sandbox = Sandbox(**{k: (Path(v) if k == "course_root" else tuple(v) if k == "python_roots" else v)
+                         for k, v in job["sandbox"].items()}) if job.get("sandbox") else None
+    uid = job.get("uid") if sandbox is not None else None
+    if sandbox is None:
+        home = work / "home"
+        home.mkdir(parents=True, exist_ok=True)
+    else:
+        home = Path(_kernel.SANDBOX_HOME)  # a tmpfs inside the sandbox
+    job["mpl_dir"] = str(io_dir / "matplotlib")
+    _seed_matplotlib_cache(job.get("mpl_cache"), io_dir / "matplotlib")
+    boot_config = io_dir / "boot.json"
+    boot_config.write_text(json.dumps({"forbidden": {e["grade_id"]: e.get("forbidden", [])
+                                                     for e in job["request"]["exercises"]}}), encoding="utf-8")
+    if uid is not None:  # the kernel writes its sockets, results and font cache here
+        for path in [io_dir, io_dir / "matplotlib", *(io_dir / "matplotlib").iterdir()]:
+            os.chown(path, uid, uid)
     limits = job["limits"]
     memory_bytes = int(limits["memory_mb"]) * 2**20
-    nb = nbformat.read(job["notebook_path"], as_version=4)
+    nb = nbformat.reads(job["notebook"], as_version=4)
     nb.metadata.pop("kernelspec", None)  # the submission does not choose its kernel
 
     quiet = _quiet_logger("course_lib.grading.kernel")
     km = GradingKernelManager(transport="ipc" if os.name == "posix" else "tcp",
-                              connection_file=str(io_dir / "kernel.json"), log=quiet)
-    km._kernel_spec = KernelSpec(argv=[], display_name="grading", language="python")
+                              connection_file=str(io_dir / "kernel.json"), log=quiet,
+                              context=_kernel.message_context())
+    km.boot_config, km.sandbox, km.io_dir, km.uid = str(boot_config), sandbox, io_dir, uid
+    km._kernel_spec = _kernel.kernel_spec()
     client = GradingClient(nb, km=km, allow_errors=True, timeout=limits["cell_timeout"],
                            interrupt_on_timeout=True, startup_timeout=60, iopub_timeout=4,
                            shutdown_kernel="immediate", record_timing=False, log=quiet,
@@ -373,8 +312,9 @@ async def run_job(job: dict) -> dict:
     try:
         try:
             async with client.async_setup_kernel(
-                    cleanup_kc=True, cwd=str(home), env=kernel_env(job, home), stdout=log, stderr=log,
-                    preexec_fn=lambda: _kernel_preexec(memory_bytes)):
+                    cleanup_kc=True, cwd=str(home if sandbox is None else io_dir), env=kernel_env(job, home),
+                    stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                    preexec_fn=_kernel.preexec_for(memory_bytes, uid)):
                 t_started = time.monotonic()
                 result["timings"]["kernel_start"] = t_started - t0
                 kernel_pid = km.provisioner.process.pid
@@ -437,6 +377,8 @@ async def run_job(job: dict) -> dict:
             kill_tree(kernel_pid)
         kill_descendants()
         log.close()
+        with contextlib.suppress(Exception):
+            km.context.destroy(linger=0)
     harness = result["harness"]
     if harness.get("state") == "died" and result["status"] == "ok":
         result["status"] = "crashed"
@@ -459,10 +401,27 @@ def _read_partial(io_dir: Path) -> str:
     return ""
 
 
+def _close_forkserver_alive_fd() -> None:
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    fd = getattr(server, "_forkserver_alive_fd", None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+        server._forkserver_alive_fd = None
+
+
 def worker_entry(job_json: str, conn) -> None:
     """Entry point of a worker process: grade one job, send the result as JSON text."""
+    _t_entry = time.monotonic()
     harden_grader_process()
-    _prctl(_PR_SET_CHILD_SUBREAPER, 1)  # orphans of the kernel become ours, so we can kill them
+    prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of the kernel become ours, so we can kill them
+    # The worker (and so its sandbox, --die-with-parent) dies with the fork server, which exits
+    # when the grader dies: when every holder of its "alive" pipe is gone. The server hands that
+    # pipe to each child it forks; a worker that kept it would keep the server, and itself, alive.
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _close_forkserver_alive_fd()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     warnings.simplefilter("ignore")  # e.g. nbformat's missing-id warnings: the report says what matters
     job = json.loads(job_json)
@@ -473,6 +432,9 @@ def worker_entry(job_json: str, conn) -> None:
                   "harness": {"ran": False}, "cell_errors": [], "timings": {}}
     finally:
         kill_descendants()
+    result.setdefault("timings", {})["start_worker"] = _t_entry - job.get("launched", _t_entry)
+    if resource is not None:  # this worker's own peak: a kernel must not be able to inflate it
+        result["worker_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     try:
         conn.send_bytes(json.dumps(result).encode("utf-8"))
     finally:

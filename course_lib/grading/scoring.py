@@ -18,8 +18,10 @@ from typing import Any
 from course_lib.exercises import codec
 from course_lib.exercises.core import Case, Exercise, Outcome
 
-__all__ = ["Prepared", "prepare", "parse_results", "score_exercises", "exercise_seed"]
+__all__ = ["Prepared", "prepare", "parse_results", "score_exercises", "exercise_seed", "case_modules",
+           "request_exercises"]
 
+HIDDEN_IN_SANDBOX = "course_lib.exercises.specs"  # the references: never importable while grading
 MUTATION_MESSAGE = ("changed its input tensors in place; work on copies "
                     "(e.g. `x = x.clone()` or use out-of-place ops)")
 
@@ -38,6 +40,7 @@ class Prepared:
     encoded: list[dict]
     expected: list[Any]
     error: str = ""  # a spec that cannot build its cases or reference answers (the grader's bug)
+    modules: tuple[str, ...] = ()  # where the whitelisted functions the cases carry are defined
 
 
 def prepare(exercise: Exercise, seed: int) -> Prepared:
@@ -49,14 +52,43 @@ def prepare(exercise: Exercise, seed: int) -> Prepared:
             encoded.append(enc)
             # the reference sees exactly what the learner's function will see: decoded copies
             expected.append(exercise.reference(*codec.decode(enc["args"]), **codec.decode(enc["kwargs"])))
-        return Prepared(exercise, cases, encoded, expected)
+        modules = _function_modules(encoded)
     except Exception as exc:
         return Prepared(exercise, [], [], [], error=f"{type(exc).__name__}: {exc}")
+    for name, module in modules.items():
+        if module == HIDDEN_IN_SANDBOX or module.startswith(HIDDEN_IN_SANDBOX + ".") or \
+                not module.startswith("course_lib."):
+            return Prepared(exercise, [], [], [], error=(
+                f"the cases carry the function {name!r}, defined in {module}, which the grading sandbox "
+                "cannot import (only course_lib outside its specs is there); define it in "
+                "course_lib.exercises.case_functions"))
+    return Prepared(exercise, cases, encoded, expected, modules=tuple(sorted(set(modules.values()))))
+
+
+def _function_modules(data: Any, found: dict | None = None) -> dict[str, str]:
+    """name -> defining module of every whitelisted function in encoded case data."""
+    found = {} if found is None else found
+    if type(data) is dict:
+        if "__fn__" in data:
+            fn = codec._FUNCTIONS.get(data["__fn__"])
+            found[data["__fn__"]] = getattr(fn, "__module__", None) or "?"
+        for value in data.values():
+            _function_modules(value, found)
+    elif type(data) is list:
+        for value in data:
+            _function_modules(value, found)
+    return found
+
+
+def case_modules(prepared: list[Prepared]) -> list[str]:
+    """The modules the kernel imports before calling the learner's functions."""
+    return sorted({m for p in prepared for m in p.modules})
 
 
 def request_exercises(prepared: list[Prepared], call_timeout: float) -> list[dict]:
     return [{"grade_id": p.exercise.grade_id, "function": p.exercise.function,
-             "call_timeout": call_timeout, "cases": p.encoded} for p in prepared if not p.error]
+             "call_timeout": call_timeout, "forbidden": list(p.exercise.forbidden), "cases": p.encoded}
+            for p in prepared if not p.error]
 
 
 @dataclasses.dataclass
@@ -64,6 +96,7 @@ class Parsed:
     records: dict[tuple[str, int], dict] = dataclasses.field(default_factory=dict)
     missing: dict[str, str] = dataclasses.field(default_factory=dict)  # grade_id -> why
     malformed: dict[str, str] = dataclasses.field(default_factory=dict)  # grade_id -> why
+    forbidden: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # grade_id -> names called
     fatal: str = ""
     done: bool = False
     ignored_lines: int = 0
@@ -97,6 +130,10 @@ def parse_results(raw: str, nonce: str, prepared: list[Prepared]) -> Parsed:
             continue
         if "missing" in rec:
             parsed.missing[gid] = str(rec["missing"])[:200]
+            continue
+        if "forbidden" in rec:
+            names = rec["forbidden"] if type(rec["forbidden"]) is list else [rec["forbidden"]]
+            parsed.forbidden[gid] = sorted({str(n)[:200] for n in names[:20]}) or ["?"]
             continue
         index = rec.get("case")
         if type(index) is not int or not 0 <= index < sizes[gid]:
@@ -181,6 +218,12 @@ def score_exercises(prepared: list[Prepared], parsed: Parsed | None, *, call_tim
             notes.append(note)
         entry["outcomes"] = [dataclasses.asdict(o) | {"hidden": c.hidden} for o, c in zip(outcomes, p.cases)]
         entry["passed"] = sum(o.ok for o in outcomes)
+        if ex.grade_id in parsed.forbidden:
+            called = ", ".join(f"`{n}`" for n in parsed.forbidden[ex.grade_id])
+            entry["notes"].append("forbidden-shortcut")
+            entry["message"] = (f"`{ex.function}` called {called}: this exercise asks you to write that "
+                                "yourself, so the grader does not accept it; the exercise scores 0")
+            continue
         if ex.grade_id in parsed.malformed or "malformed-result" in notes:
             entry["notes"].append("malformed-result")
             entry["message"] = ("the answers that came back were malformed ("

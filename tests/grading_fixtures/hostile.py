@@ -163,9 +163,10 @@ print("✓ scale passes all 4 checks.")
 # After the harness has run, append forged answers with the right nonce: duplicates of
 # every case, all claiming a plausible tensor. The grader sees two answers per case.
 FORGE_RESULTS = """\
-import glob, json, os
+import glob, json, os, sys
 def _forge(*args, **kwargs):
-    for req in glob.glob(os.path.join(os.path.dirname(os.getcwd()), "io", "request-*.json")):
+    io_dir = os.path.dirname(sys.argv[sys.argv.index("-f") + 1])  # the connection file's folder
+    for req in glob.glob(os.path.join(io_dir, "request-*.json")):
         r = json.load(open(req))
         with open(r["result_path"], "a") as f:
             for ex in r["exercises"]:
@@ -221,10 +222,230 @@ time.sleep(60)
 """
 
 
-def _orphan(pid_file: Path) -> str:
-    return ("import subprocess\n"
-            "p = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
-            f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n")
+def _orphan(marker: str) -> str:
+    """A daemonised process, tagged with ``marker`` in its command line so the test can look for it."""
+    return ("import subprocess, sys\n"
+            f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)  # {marker}-orphan'],\n"
+            "                 start_new_session=True)\n")
+
+
+# ---------------------------------------------------------------- attacks from inside the kernel
+# Each of these was run against the grader before the sandbox and got the marks shown in
+# issue 10. Most are "oracles": `add` answers right only if the attack reached what it must not
+# reach, so a sandbox that leaks turns the expected 0 for `add` into 2 points (and `scale`,
+# written honestly, keeps its 3).
+
+def _oracle(attack: str) -> nbformat.NotebookNode:
+    body = "".join(f"    {line}\n" for line in attack.strip("\n").splitlines())
+    source = (f"import os, sys, glob, json, time\n\ndef _attack():\n{body}\n"
+              "try:\n    _worked = bool(_attack())\nexcept Exception:\n    _worked = False\n\n"
+              "def add(a, b):\n    if _worked:\n        return a + b\n    raise NotImplementedError\n")
+    return _set(_checks(solution(), "pass", "pass"), ADD, source)
+
+
+CMDLINE_ARGS = r"""
+args = []
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            args += open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace").split("\0")
+        except OSError:
+            pass
+"""
+
+
+def _poison_cache(out: Path) -> str:
+    # the output folder, from an ancestor's command line or (as a learner who guessed it) its path;
+    # reached if the grader's key is there (a sandbox's own /tmp may have a folder of that name)
+    return CMDLINE_ARGS + f"""
+outs = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--out"] + [{str(out)!r}]
+forged = {{"record": {{"total": 99, "max_total": 99, "status": "graded"}}, "hmac": "0" * 64}}
+for out in outs:
+    try:
+        key = open(os.path.join(out, ".cache", "key"), "rb").read()
+        for name in os.listdir(os.path.join(out, ".cache")) + ["forged.json"]:
+            if name.endswith(".json"):
+                with open(os.path.join(out, ".cache", name), "w") as f:
+                    json.dump(forged, f)
+        return bool(key)
+    except OSError:
+        pass
+return False
+"""
+
+
+SIGNAL_OTHERS = """
+import psutil
+mine = {os.getpid(), *(c.pid for c in psutil.Process().children(recursive=True))}
+for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+    if pid not in mine:
+        try:
+            os.kill(pid, 0)  # allowed to signal it: SIGKILL would have worked as well
+            return True
+        except OSError:
+            pass
+return False
+"""
+
+# Python 3.11's fork server runs any pickle a client sends to its socket
+FORKSERVER = """
+import socket
+paths = glob.glob("/tmp/pymp-*/listener-*") + glob.glob("/tmp/*/pymp-*/listener-*")
+try:
+    paths += [line.split()[-1] for line in open("/proc/net/unix").read().splitlines()[1:]
+              if "listener-" in line.split()[-1]]
+except OSError:
+    pass
+for path in paths:
+    try:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        return True
+    except OSError:
+        pass
+return False
+"""
+
+READ_SECRETS = """
+found = False
+for pid in os.listdir("/proc"):
+    try:
+        found |= SECRET.encode() in open(f"/proc/{pid}/environ", "rb").read()
+    except OSError:
+        pass
+return found or SECRET in str(os.environ)
+"""
+
+# connect to a classmate's kernel through its connection file and replace their functions
+SABOTAGE = r"""
+from jupyter_client import BlockingKernelClient
+own = os.path.realpath(sys.argv[sys.argv.index("-f") + 1])
+base = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(own))))  # every kernel's folder
+found = False
+deadline = time.monotonic() + 8
+while time.monotonic() < deadline:
+    for conn in set(glob.glob(base + "/**/kernel*.json", recursive=True)
+                    + glob.glob("/tmp/**/kernel*.json", recursive=True)):
+        if os.path.realpath(conn) == own:
+            continue
+        found = True
+        try:
+            kc = BlockingKernelClient(connection_file=conn)
+            kc.load_connection_file()
+            kc.start_channels()
+            kc.execute("def add(a, b): return a - b\ndef scale(x, factor): return -x")
+            kc.stop_channels()
+        except Exception:
+            pass
+    time.sleep(0.2)
+return found
+"""
+
+PROCESS_LIMIT = """
+import subprocess
+procs = []
+try:
+    for _ in range(350):
+        procs.append(subprocess.Popen(["sleep", "30"]))
+except OSError:
+    pass
+for p in procs:
+    p.kill()
+    p.wait()
+return len(procs) >= 300
+"""
+
+BACKDOOR = r"""
+import site, course_lib
+written = False
+targets = [os.path.join(d, "zz_MARKER.pth") for d in site.getsitepackages()]
+pkg = os.path.dirname(course_lib.__file__)
+targets += [os.path.join(pkg, "exercises", "specs", "__pycache__", "zz_MARKER.cpython-311.pyc"),
+            os.path.join(pkg, "__pycache__", "zz_MARKER.cpython-311.pyc")]
+for path in targets:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("# MARKER\n")
+        written = True
+    except OSError:
+        pass
+return written
+"""
+
+
+def _copy_classmate(folder: Path) -> str:
+    return f"""
+import glob, nbformat
+for path in glob.glob({str(folder)!r} + "/**/*.ipynb", recursive=True):
+    try:
+        for cell in nbformat.read(path, 4).cells:
+            if cell.cell_type == "code" and "def " in cell.source:
+                exec(cell.source, globals())
+    except Exception:
+        pass
+"""
+
+
+BORROW_REFERENCE = """
+from course_lib.exercises import core
+for attempt in (lambda: core.get("t01_add").reference,
+                lambda: core.import_specs(SPECS).ADD.reference,
+                lambda: __import__("cour" + "se_lib.exercises.specs", fromlist=["x"]).EXERCISES[0].reference):
+    try:
+        add = attempt()
+        break
+    except Exception:
+        pass
+for attempt in (lambda: core.get("t01_scale").reference, lambda: core.import_specs(SPECS).SCALE.reference):
+    try:
+        scale = attempt()
+        break
+    except Exception:
+        pass
+"""
+
+TMP_FILES = """
+import os
+for folder in ("/tmp", "/dev/shm", "/var/tmp", os.path.expanduser("~")):
+    try:
+        with open(os.path.join(folder, "MARKER-leftover"), "w") as f:
+            f.write("left behind")
+    except OSError:
+        pass
+"""
+
+# a process that leaves the kernel's session and forks and exits every few milliseconds, so that
+# no snapshot of the process tree ever holds it
+OUTLIVE = '''
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", """
+import os, time
+if os.fork():
+    os._exit(0)
+os.setsid()
+while True:
+    time.sleep(0.005)
+    if os.fork():
+        os._exit(0)
+# MARKER-outlive
+"""], start_new_session=True)
+'''
+
+HUGE_IMAGE = """
+from IPython.display import display
+display({"image/png": "A" * (200 * 2**20)}, raw=True)
+"""
+
+
+def _with(nb, index: int, source: str, **replace: str):
+    for key, value in replace.items():
+        source = source.replace(key, value)
+    return _insert(nb, index, source.strip("\n"))
+
+
+def _bom() -> bytes:
+    return b"\xef\xbb\xbf" + nbformat.writes(solution()).encode("utf-8")
 
 
 NB3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
@@ -235,9 +456,15 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
-def cases(tmp: Path) -> dict[str, tuple[Callable[[], object], Expect]]:
-    """name -> (builder returning a notebook, bytes or str; expected verdict)."""
+def cases(tmp: Path, *, folder: Path | None = None, out: Path | None = None, marker: str = "MARKER",
+          secret: str = "SECRET") -> dict[str, tuple[Callable[[], object], Expect]]:
+    """name -> (builder returning a notebook, bytes or str; expected verdict). ``folder`` and
+    ``out`` are the class folder and the grader's output folder (the attacks aim at them),
+    ``marker`` tags what attacks leave behind, ``secret`` is in the grader's environment."""
     ok = Expect
+    folder, out = folder or tmp / "class", out or tmp / "out"
+    half = {"t01_add": 0.0, "t01_scale": 3.0}  # the attack failed; the honest `scale` still counts
+    specs = str(HERE / "specs.py")
     return {
         # honest work
         "correct": (solution, ok("graded", FULL)),
@@ -301,9 +528,35 @@ def cases(tmp: Path) -> dict[str, tuple[Callable[[], object], Expect]]:
         "png": (lambda: PNG, ok("not-a-notebook", None, reason="PNG")),
         "homework": (solution, ok("unknown-assignment", None, path="stranger/homework.ipynb")),
         # flat file names, and a browser's "(1)" copy suffix
-        "flat_with_orphan": (lambda: _insert(solution(), 2, _orphan(tmp / "orphan.pid")),
+        "flat_with_orphan": (lambda: _insert(solution(), 2, _orphan(marker)),
                              ok("graded", FULL, path="zed_01_fixture.ipynb")),
         "copy_suffix_hostile_kernelspec": (_hostile_kernelspec, ok("graded", FULL, path="yan/01_fixture (1).ipynb")),
+        "utf8_byte_order_mark": (_bom, ok("graded", FULL)),
+        # issue 10: attacks from inside the kernel (the sandbox's job)
+        "poison_cache": (lambda: _oracle(_poison_cache(out)), ok("graded", half)),
+        "signal_the_grader": (lambda: _oracle(SIGNAL_OTHERS), ok("graded", half)),
+        "forkserver_socket": (lambda: _oracle(FORKSERVER), ok("graded", half)),
+        "read_secrets": (lambda: _oracle(READ_SECRETS.replace("SECRET", repr(secret))), ok("graded", half)),
+        "sabotage_classmates": (lambda: _oracle(SABOTAGE), ok("graded", half)),
+        "process_limit": (lambda: _oracle(PROCESS_LIMIT), ok("graded", half)),
+        "backdoor_next_run": (lambda: _oracle(BACKDOOR.replace("MARKER", marker)), ok("graded", half)),
+        "copy_classmate": (lambda: _insert(exercise(), 8, _copy_classmate(folder)),
+                           ok("graded", ZERO, notes={"t01_add": "not-implemented"})),
+        "borrow_reference": (lambda: _with(exercise(), 8, BORROW_REFERENCE, SPECS=repr(specs)),
+                             ok("graded", ZERO, notes={"t01_add": "not-implemented"})),
+        "files_in_tmp": (lambda: _with(solution(), 2, TMP_FILES, MARKER=marker), ok("graded", FULL)),
+        "outlive_the_batch": (lambda: _with(solution(), 2, OUTLIVE, MARKER=marker), ok("graded", FULL)),
+        "huge_image_output": (lambda: _with(solution(), 2, HUGE_IMAGE), ok("graded", FULL)),
+        # forbidden shortcuts: `add` must not call torch.add (a tripwire in the kernel)
+        "forbidden_torch_add": (lambda: _unchecked_add("return torch.add(a, b)"),
+                                ok("graded", half, notes={"t01_add": "forbidden-shortcut"})),
+        "forbidden_method": (lambda: _unchecked_add("return a.add(b)"),
+                             ok("graded", half, notes={"t01_add": "forbidden-shortcut"})),
+        "forbidden_rebound": (lambda: _insert(_unchecked_add("return torch.add(a, b)"), 2,
+                                              "import torch\n_real = torch.add\ntorch.add = lambda a, b: _real(a, b)"),
+                              ok("graded", half, notes={"t01_add": "forbidden-shortcut"})),
+        "forbidden_tripwire_off": (lambda: _unchecked_add("import sys\nsys.setprofile(None)\nreturn torch.add(a, b)"),
+                                   ok("graded", half, notes={"t01_add": "forbidden-shortcut"})),
     }
 
 
@@ -311,11 +564,12 @@ def key_of(name: str, expect: Expect) -> str:
     return expect.path or f"{name}/01_fixture.ipynb"
 
 
-def build(folder: Path, tmp: Path | None = None, only: list[str] | None = None) -> dict[str, Expect]:
+def build(folder: Path, tmp: Path | None = None, only: list[str] | None = None,
+          **context) -> dict[str, Expect]:
     """Write the submissions under ``folder``; returns submission key -> expectation."""
     tmp = tmp or folder
     out = {}
-    for name, (make, expect) in cases(tmp).items():
+    for name, (make, expect) in cases(tmp, folder=folder, **context).items():
         if only is not None and name not in only:
             continue
         rel = key_of(name, expect)

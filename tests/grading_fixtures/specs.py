@@ -40,6 +40,8 @@ ADD = Exercise(
     reference=lambda a, b: a + b,
     compare=_add_compare,
     hint="add the tensors element-wise with `+`; broadcasting does the rest.",
+    # a C function and a tensor method: the tripwire's two kinds of built-in target
+    forbidden=("torch.add", "torch.Tensor.add"),
 )
 
 

@@ -19,14 +19,22 @@ import torch
 from course_lib.exercises.protocol import Case
 
 __all__ = [
-    "F32", "F64", "as_float", "as_tensor", "close", "describe", "diagnose", "diagnose_tuple",
-    "tolerances",
+    "AUTOGRAD", "F32", "F64", "OPTIMIZERS", "as_float", "as_tensor", "close", "describe", "diagnose",
+    "diagnose_tuple", "tolerances",
 ]
 
 F32, F64 = torch.float32, torch.float64
 
 # (rtol, atol) by the lowest precision among a case's inputs
 _TOL = {torch.float64: (1e-6, 1e-12), torch.float32: (1e-4, 1e-6)}
+
+# Forbidden shortcuts shared by several exercises (Exercise.forbidden; a tripwire, see
+# course_lib.grading.kernel_boot). Specific autograd entry points, not the torch.autograd module:
+# `with torch.no_grad():` runs code from it and is fine.
+AUTOGRAD = ("torch.autograd.backward", "torch.autograd.grad", "torch.autograd.functional",
+            "torch.func.grad", "torch.func.grad_and_value", "torch.func.vjp", "torch.func.jvp",
+            "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian")
+OPTIMIZERS = ("torch.optim", "course_lib.optim")
 
 Mistake = tuple[str, Any]  # (message, candidate answer); a tuple candidate may hold None = "any"
 

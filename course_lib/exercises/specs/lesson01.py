@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose, tolerances
+from course_lib.exercises.specs._helpers import AUTOGRAD, F32, F64, as_tensor, diagnose, tolerances
 
 __all__ = ["CROSS_ENTROPY", "EXERCISES", "MSE", "PERPLEXITY", "SOFTMAX_GRAD"]
 
@@ -73,6 +73,7 @@ MSE = Exercise(
     reference=_mse_reference,
     compare=_mse_compare,
     hint="MSE = mean over all elements of (pred - target) ** 2, returned as a 0-dim tensor.",
+    forbidden=("torch.nn.functional.mse_loss",),
 )
 
 
@@ -148,6 +149,9 @@ CROSS_ENTROPY = Exercise(
     reference=_ce_reference,
     compare=_ce_compare,
     hint="log p = z - (m + log sum exp(z - m)) with m the row max; loss = mean over rows of -log p[target].",
+    forbidden=("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
+               "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.Tensor.log_softmax",
+               "torch.special.log_softmax"),
 )
 
 
@@ -187,6 +191,7 @@ SOFTMAX_GRAD = Exercise(
     compare=_grad_compare,
     hint="dL/dz = (softmax(z) - onehot(targets)) / N, with softmax over dim=1 computed after "
          "subtracting each row's max.",
+    forbidden=AUTOGRAD,
 )
 
 

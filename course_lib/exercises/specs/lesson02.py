@@ -13,9 +13,11 @@ import math
 import numpy as np
 import torch
 
-from course_lib.exercises.codec import NamedFunction, register_function
+from course_lib.exercises.case_functions import HOUSE_MSE, QUADRATIC, ROSENBROCK
+from course_lib.exercises.codec import NamedFunction
 from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
+    AUTOGRAD,
     F32,
     F64,
     as_float,
@@ -30,31 +32,8 @@ __all__ = ["EXERCISES", "FINITE_DIFFERENCE", "FIT_HOUSE_PRICES", "HOUSE_MSE", "M
 
 
 # ---------------------------------------------------------------- functions f for finite differences
-# Whitelisted by name so that the autograder can send them to the learner's kernel as plain data.
-
-_SQFT = torch.tensor([0.8, 1.2, 1.5, 2.0, 2.4, 3.1], dtype=F64)    # 1000s of sqft
-_PRICE = torch.tensor([1.6, 2.3, 2.9, 3.8, 4.4, 5.9], dtype=F64)   # $100k
-
-
-def _rosenbrock(x: torch.Tensor) -> torch.Tensor:
-    """f(x, y) = (1 - x)^2 + 100 (y - x^2)^2 for x of shape (2,)."""
-    return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
-
-
-def _quadratic(x: torch.Tensor) -> torch.Tensor:
-    """f(x) = 1/2 sum_i k_i x_i^2 with k_i = 1, 2, 3, ... over the flattened x (any shape)."""
-    k = torch.arange(1, x.numel() + 1, dtype=x.dtype).reshape(x.shape)
-    return 0.5 * (k * x ** 2).sum()
-
-
-def _house_mse(x: torch.Tensor) -> torch.Tensor:
-    """Mean squared error of price ~ w * sqft + b on six houses, x = (w, b)."""
-    return ((x[0] * _SQFT + x[1] - _PRICE) ** 2).mean()
-
-
-ROSENBROCK = register_function("l02_rosenbrock", _rosenbrock)
-QUADRATIC = register_function("l02_quadratic", _quadratic)
-HOUSE_MSE = register_function("l02_house_mse", _house_mse)
+# Whitelisted by name (in course_lib.exercises.case_functions, which the grading sandbox can import)
+# so that the autograder can send them to the learner's kernel as plain data.
 
 _DEFAULT_H = 1e-5
 
@@ -125,6 +104,7 @@ FINITE_DIFFERENCE = Exercise(
     compare=_fd_compare,
     hint="for each entry i of a flattened copy: (f(x + h e_i) - f(x - h e_i)) / (2h); "
          "reshape the result to x.shape.",
+    forbidden=AUTOGRAD,
 )
 
 
@@ -212,6 +192,9 @@ FIT_HOUSE_PRICES = Exercise(
     compare=_fit_compare,
     hint="standardise x = (sqft - mean) / std, run gradient descent on (w_s, b_s) from 0, then "
          "w = w_s / std, b = b_s - w_s * mean / std.",
+    forbidden=("torch.linalg.lstsq", "torch.linalg.pinv", "torch.linalg.solve", "torch.linalg.inv",
+               "numpy.linalg.lstsq", "numpy.linalg.pinv", "numpy.linalg.solve", "numpy.linalg.inv",
+               "numpy.polyfit"),
 )
 
 

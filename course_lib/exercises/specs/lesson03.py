@@ -92,6 +92,7 @@ GD_TRAJECTORY = Exercise(
     reference=_traj_reference,
     compare=_traj_compare,
     hint="start the list with w0; each step w = w - lr * 2 * w, append the new w.",
+    forbidden=("torch.optim",),
 )
 
 

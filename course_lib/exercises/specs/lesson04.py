@@ -15,7 +15,14 @@ import numpy as np
 import torch
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F32, F64, as_tensor, diagnose_tuple, tolerances
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    OPTIMIZERS,
+    as_tensor,
+    diagnose_tuple,
+    tolerances,
+)
 
 __all__ = ["EXERCISES", "MOMENTUM_STEP", "NESTEROV_STEP", "sgd_reference"]
 
@@ -104,6 +111,7 @@ MOMENTUM_STEP = Exercise(
     reference=_momentum_reference,
     compare=_momentum_compare,
     hint="buf = g if buf is None else mu * buf + g; p = p - lr * buf; return (p, buf) as new tensors.",
+    forbidden=OPTIMIZERS,
 )
 
 
@@ -144,6 +152,7 @@ NESTEROV_STEP = Exercise(
     reference=_nesterov_reference,
     compare=_nesterov_compare,
     hint="buf = g if buf is None else mu * buf + g; p = p - lr * (g + mu * buf); return (p, buf).",
+    forbidden=OPTIMIZERS,
 )
 
 

@@ -19,6 +19,7 @@ from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
+    OPTIMIZERS,
     adam_state_case_maker,
     as_tensor,
     diagnose_tuple,
@@ -127,6 +128,7 @@ ADAGRAD_STEP = Exercise(
     reference=_adagrad_reference,
     compare=_adagrad_compare,
     hint="sum_sq = sum_sq + g * g; p = p - lr * g / (sqrt(sum_sq) + eps); defaults lr=1e-2, eps=1e-10.",
+    forbidden=OPTIMIZERS,
 )
 
 
@@ -180,6 +182,7 @@ RMSPROP_STEP = Exercise(
     compare=_rmsprop_compare,
     hint="v = alpha * v + (1 - alpha) * g * g; p = p - lr * g / (sqrt(v) + eps); "
          "defaults lr=1e-2, alpha=0.99, eps=1e-8.",
+    forbidden=OPTIMIZERS,
 )
 
 
@@ -263,6 +266,7 @@ ADAM_STEP = Exercise(
     compare=_adam_compare,
     hint="m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; m_hat = m/(1-b1**t); v_hat = v/(1-b2**t); "
          "p = p - lr*m_hat/(sqrt(v_hat)+eps).",
+    forbidden=OPTIMIZERS,
 )
 
 

@@ -23,6 +23,7 @@ from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import (
     F32,
     F64,
+    OPTIMIZERS,
     adam_state_case_maker,
     as_float,
     describe,
@@ -143,6 +144,7 @@ ADAMW_STEP = Exercise(
     compare=_adamw_compare,
     hint="p = p * (1 - lr*wd) first; then m, v, m_hat, v_hat from g alone exactly as in Adam, and "
          "p = p - lr * m_hat / (sqrt(v_hat) + eps).",
+    forbidden=OPTIMIZERS,
 )
 
 

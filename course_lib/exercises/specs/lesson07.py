@@ -126,6 +126,7 @@ WARMUP_COSINE_LR = Exercise(
     compare=_cosine_compare,
     hint="step < W: peak*(step+1)/(W+1); else progress = (min(step, T) - W)/(T - W) and "
          "lr = peak*(floor + (1 - floor)*(1 + cos(pi*progress))/2).",
+    forbidden=("course_lib.schedules", "torch.optim.lr_scheduler"),
 )
 
 
@@ -211,6 +212,7 @@ WSD_LR = Exercise(
     compare=_wsd_compare,
     hint="step < W: peak*(step+1)/(W+1); step < T - D: peak; else progress = (min(step, T) - (T - D))/D "
          "and lr = peak*(floor + (1 - floor)*(1 - progress)).",
+    forbidden=("course_lib.schedules", "torch.optim.lr_scheduler"),
 )
 
 

@@ -161,6 +161,7 @@ CLIP_GLOBAL_NORM = Exercise(
     compare=_global_compare,
     hint="total = sqrt(sum over all tensors of (g**2).sum()); c = min(1, max_norm / (total + 1e-6)); "
          "return ([c * g for g in grads], total).",
+    forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
 
@@ -206,6 +207,7 @@ CLIP_PER_TENSOR = Exercise(
     reference=_per_tensor_reference,
     compare=_per_tensor_compare,
     hint="for each g: c = min(1, max_norm / (sqrt((g**2).sum()) + 1e-6)); return [c * g for each g].",
+    forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
 

@@ -101,6 +101,7 @@ EXPONENTIAL_LR_SCHEDULE = Exercise(
     reference=_sweep_reference,
     compare=_sweep_compare,
     hint="lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iters - 1)) for i in range(num_iters).",
+    forbidden=("course_lib.lr_finder",),
 )
 
 
@@ -187,6 +188,7 @@ SMOOTH_LOSSES = Exercise(
     reference=_smooth_reference,
     compare=_smooth_compare,
     hint="avg = 0; for i = 1, 2, ...: avg = beta * avg + (1 - beta) * loss_i, append avg / (1 - beta ** i).",
+    forbidden=("course_lib.lr_finder",),
 )
 
 

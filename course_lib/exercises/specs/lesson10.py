@@ -212,6 +212,7 @@ TWO_LOOP_DIRECTION = Exercise(
     compare=_two_loop_compare,
     hint="q = g; newest to oldest: a_i = rho_i s_i.q, q -= a_i y_i; r = gamma q; oldest to newest: "
          "b = rho_i y_i.r, r += (a_i - b) s_i; rho_i = 1 / y_i.s_i, gamma = s.y / y.y of the newest pair.",
+    forbidden=("course_lib.second_order", "torch.optim"),
 )
 
 

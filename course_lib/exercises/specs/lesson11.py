@@ -242,6 +242,9 @@ POWER_ITERATION = Exercise(
     reference=_power_reference,
     compare=_power_compare,
     hint="v = v0; repeat iters times: v = v / v.norm(); Av = matrix @ v; lam = v @ Av; v = Av. Return lam.",
+    forbidden=("torch.linalg.eig", "torch.linalg.eigh", "torch.linalg.eigvals",
+               "torch.linalg.eigvalsh", "torch.linalg.svd", "torch.linalg.svdvals", "torch.lobpcg",
+               "numpy.linalg.eig", "numpy.linalg.eigh", "numpy.linalg.eigvals", "numpy.linalg.eigvalsh"),
 )
 
 
