@@ -21,6 +21,10 @@ Three flavours, all in place on ``p.grad``:
 * :func:`clip_grad_value_`: clamp every entry to ``[-clip_value, clip_value]``.
   Simple, but it changes the direction too. Same numbers as
   ``torch.nn.utils.clip_grad_value_``.
+* :func:`clip_grad_norm_distributed_`: global clipping when the gradients are
+  **sharded** across the ranks of a process group (ZeRO-2, FSDP): each rank's own
+  norm is not the global one, so the ranks all-reduce their sums of squares first
+  (lesson 13).
 
 Parameters whose ``grad`` is ``None`` are skipped everywhere. The work is done
 on the gradients' own device (CPU, CUDA or MPS).
@@ -39,6 +43,7 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_norm_per_param_",
     "clip_grad_value_",
+    "clip_grad_norm_distributed_",
     "global_grad_norm",
     "snapshot_grads",
     "cosine_similarity_of_grads",
@@ -271,6 +276,107 @@ def clip_grad_value_(parameters: Parameters, clip_value: float) -> None:
     clip_value = check_real(clip_value, "clip_value", low=0, low_open=True, allow_tensor=True)
     for g in _grads(parameters):
         g.clamp_(min=-clip_value, max=clip_value)
+
+
+@torch.no_grad()
+def clip_grad_norm_distributed_(
+    parameters: Parameters,
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+    group: object = None,
+) -> torch.Tensor:
+    r"""Global-norm clipping when each rank of a process group holds a different shard of the gradients.
+
+    With ZeRO-2 or FSDP, rank :math:`r` keeps only the gradients of its shard :math:`S_r` of the
+    parameters. The norm it can compute alone is its **local** norm, and clipping by it gives
+    every rank a different factor: a different update from the one process that holds the whole
+    gradient (lesson 13 measures the difference). The global norm needs one number from every
+    rank, the sum of its :math:`p`-th powers, added up by one all-reduce:
+
+    .. math::
+        s_r = \sum_{i \in S_r} \|g_i\|_p^{\,p}, \qquad
+        \|g\|_p = \Big(\sum_r s_r\Big)^{1/p}, \qquad
+        \|g\|_\infty = \max_r \max_{i \in S_r} \|g_i\|_\infty
+
+    then every rank scales its shard by the same
+    :math:`c = \min(1, \text{max\_norm} / (\|g\|_p + 10^{-6}))`, exactly as
+    :func:`clip_grad_norm_` does in one process. One all-reduce of one number per step.
+
+    The shards must be **disjoint**: every gradient entry on exactly one rank. With plain
+    ``DistributedDataParallel`` every rank holds the whole (averaged) gradient; use
+    :func:`clip_grad_norm_` there, since this function would count the gradient once per rank.
+    FSDP2's ``DTensor`` gradients are refused (``torch.nn.utils.clip_grad_norm_`` reduces those
+    itself); pass their local shards.
+
+    Every rank of ``group`` must call it (it is a collective), also a rank whose shard holds no
+    gradient. Outside a process group, it is :func:`clip_grad_norm_`.
+
+    Args:
+        parameters: this rank's shard: a tensor or an iterable of tensors; ones whose ``grad``
+            is ``None`` are skipped.
+        max_norm: the largest global norm allowed, a finite number > 0.
+        norm_type: the p of the p-norm, >= 1, or ``math.inf``.
+        error_if_nonfinite: raise ``RuntimeError`` (on every rank) if the global norm is
+            ``nan`` or ``inf``.
+        group: the ``torch.distributed`` process group (``None``: the default group).
+
+    Returns:
+        The global norm **before** clipping, a 0-dim float64 tensor, the same on every rank
+        (float64 because a rank without gradients has no dtype to follow, and a collective
+        needs one dtype on all ranks).
+
+    Raises:
+        ValueError: for ``max_norm <= 0`` or non-finite, or a bad ``norm_type``.
+        TypeError: for a ``DTensor`` gradient.
+        RuntimeError: if ``error_if_nonfinite`` and the global norm is ``nan`` or ``inf``.
+
+    Example:
+        >>> # on each of 2 ranks (see course_lib.distributed.run_ranks); mine = this rank's tensors
+        >>> norm = clip_grad_norm_distributed_(mine, max_norm=1.0)    # doctest: +SKIP
+
+    References:
+        Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion Parameter
+        Models", SC 2020, https://arxiv.org/abs/1910.02054.
+    """
+    import torch.distributed as dist
+
+    max_norm = _check_max_norm(max_norm)
+    norm_type = _check_norm_type(norm_type)
+    if not (dist.is_available() and dist.is_initialized()):
+        return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite)
+    grads = _grads(parameters)
+    if any(type(g).__name__ == "DTensor" for g in grads):
+        raise TypeError("DTensor gradients (FSDP2) are reduced by torch.nn.utils.clip_grad_norm_; "
+                        "pass plain local tensors here (e.g. p.grad.to_local())")
+    if dist.get_backend(group) == "nccl":        # NCCL reduces CUDA tensors only
+        device = torch.device("cuda", torch.cuda.current_device())
+    else:
+        device = grads[0].device if grads else torch.device("cpu")
+    # one float64 number per rank, whatever this rank's gradients are (or whether it has any):
+    # a collective needs the same dtype on every rank
+    norms = [torch.linalg.vector_norm(g, norm_type).to(device, torch.float64) for g in grads]
+    local = torch.zeros((), dtype=torch.float64, device=device)
+    if math.isinf(norm_type):                      # the largest entry on any rank
+        if norms:
+            local = torch.stack(norms).max()
+        dist.all_reduce(local, op=dist.ReduceOp.MAX, group=group)
+        total_norm = local
+    else:                                          # s_r = sum of ||g_i||^p over my shard, summed over ranks
+        if norms:
+            local = (torch.stack(norms) ** norm_type).sum()
+        dist.all_reduce(local, op=dist.ReduceOp.SUM, group=group)
+        total_norm = local.sqrt() if norm_type == 2 else local ** (1.0 / norm_type)
+    if error_if_nonfinite and not torch.isfinite(total_norm):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` (all ranks) is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the "
+            "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
+    clip_coef_clamped = torch.clamp(max_norm / (total_norm + EPS), max=1.0)   # the same on every rank
+    for g in grads:
+        g.mul_(clip_coef_clamped.to(g.device, g.dtype))
+    return total_norm
 
 
 # --------------------------------------------------------------------------- measuring

@@ -62,6 +62,9 @@ LESSONS: tuple[Lesson, ...] = (
            "Hessian eigenvalues, saddles in high dimension, sharpness vs batch size, SAM", "ready"),
     Lesson(12, "full_recipe", "The full recipe", 45,
            "a character-level transformer with everything, cross-entropy as compression", "ready"),
+    Lesson(13, "beyond_one_machine", "Beyond one machine", 45,
+           "data parallelism as a bigger batch, DDP, ZeRO and FSDP, clipping across ranks, "
+           "the linear scaling rule, ring all-reduce traffic", "ready"),
 )
 
 

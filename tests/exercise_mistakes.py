@@ -635,6 +635,84 @@ WRONG += [
 ]
 
 
+# ------------------------------------------------------------------ lesson 13
+
+
+def _combine(how):
+    def whole_batch_gradient(rank_grads, rank_sizes):
+        n_ranks = len(rank_sizes)
+        out = []
+        for per_rank in zip(*rank_grads):
+            weighted = sum(n * g for n, g in zip(rank_sizes, per_rank))
+            out.append({"plain mean": sum(per_rank) / n_ranks, "by N": weighted / n_ranks,
+                        "no division": weighted, "sum": sum(per_rank),
+                        "inverted": sum(g / n for n, g in zip(rank_sizes, per_rank))
+                        / sum(1 / n for n in rank_sizes)}[how])
+        return out
+    return whole_batch_gradient
+
+
+def _per_rank_lists(rank_grads, rank_sizes):
+    total = sum(rank_sizes)
+    mean = [sum(n * g for n, g in zip(rank_sizes, per_rank)) / total for per_rank in zip(*rank_grads)]
+    return [list(mean) for _ in rank_grads]          # every rank's copy
+
+
+def _sharded(how):
+    def clip_sharded(shard_grads, max_norm):
+        sums = [sum(((g.double() ** 2).sum() for g in shard), torch.tensor(0.0, dtype=torch.float64))
+                for shard in shard_grads]
+        norms = [s.sqrt() for s in sums]
+        total = {"sum of norms": sum(norms), "mean of squares": torch.sqrt(sum(sums) / len(sums)),
+                 "no sqrt": sum(sums)}.get(how, torch.sqrt(sum(sums)))
+        if how == "local":
+            coefs = [torch.clamp(max_norm / (n + 1e-6), max=1.0) for n in norms]
+        else:
+            c = max_norm / (total + 1e-6)
+            coefs = [c if how == "no clamp" else torch.clamp(c, max=1.0)] * len(shard_grads)
+        if how == "per tensor":
+            clipped = [[g * torch.clamp(max_norm / (g.norm() + 1e-6), max=1.0) for g in shard]
+                       for shard in shard_grads]
+        else:
+            clipped = [[g * c.to(g.dtype) for g in shard] for shard, c in zip(shard_grads, coefs)]
+        if how == "norm after":
+            total = torch.sqrt(sum(((g.double() ** 2).sum() for shard in clipped for g in shard),
+                                   torch.tensor(0.0, dtype=torch.float64)))
+        return clipped, total
+    return clip_sharded
+
+
+def _ring(how):
+    def ring_allreduce_bytes(n_params, world_size, bytes_per_value=4):
+        n, N, b = n_params, world_size, bytes_per_value
+        return float({"reduce-scatter only": (N - 1) / N * n * b, "whole buffer per step": 2 * (N - 1) * n * b,
+                      "ignores N": 2 * n * b, "bits": 2 * (N - 1) / N * n * b * 8,
+                      "values": 2 * (N - 1) / N * n}[how])
+    return ring_allreduce_bytes
+
+
+WRONG += [
+    # lesson 13
+    ("l13_whole_batch_gradient", "plain mean", _combine("plain mean"), "plain mean"),
+    ("l13_whole_batch_gradient", "divided by N", _combine("by N"), "not by the number of ranks"),
+    ("l13_whole_batch_gradient", "not divided", _combine("no division"), "did not divide"),
+    ("l13_whole_batch_gradient", "sum over ranks", _combine("sum"), "added the ranks' gradients"),
+    ("l13_whole_batch_gradient", "weights inverted", _combine("inverted"), "upside down"),
+    ("l13_whole_batch_gradient", "one list per rank", _per_rank_lists, "one list per rank"),
+    ("l13_clip_sharded", "local norms", _sharded("local"), "OWN norm"),
+    ("l13_clip_sharded", "norms added", _sharded("sum of norms"), "norms do not add"),
+    ("l13_clip_sharded", "squares averaged", _sharded("mean of squares"), "averaged"),
+    ("l13_clip_sharded", "no square root", _sharded("no sqrt"), "square root is missing"),
+    ("l13_clip_sharded", "scales up", _sharded("no clamp"), "UP"),
+    ("l13_clip_sharded", "norm after clipping", _sharded("norm after"), "BEFORE"),
+    ("l13_clip_sharded", "per tensor", _sharded("per tensor"), "each tensor by its own norm"),
+    ("l13_ring_allreduce_bytes", "reduce-scatter only", _ring("reduce-scatter only"), "reduce-scatter alone"),
+    ("l13_ring_allreduce_bytes", "whole buffer per step", _ring("whole buffer per step"), "one chunk"),
+    ("l13_ring_allreduce_bytes", "ignores N", _ring("ignores N"), "number of ranks"),
+    ("l13_ring_allreduce_bytes", "bits", _ring("bits"), "bits"),
+    ("l13_ring_allreduce_bytes", "values", _ring("values"), "multiply by bytes_per_value"),
+]
+
 def wrong_implementation(grade_id: str, label: str):
     """The catalogued wrong implementation ``label`` of exercise ``grade_id``."""
     return next(w for g, lab, w, _ in WRONG if (g, lab) == (grade_id, label))

@@ -64,12 +64,15 @@ COURSE = {
     "l11_classify_critical_point": ("classify_critical_point", 2), "l11_power_iteration": ("power_iteration", 2),
     "l12_compression_numbers": ("compression_numbers", 1),
     "l12_unigram_bits_per_char": ("unigram_bits_per_char", 2),
+    "l13_whole_batch_gradient": ("whole_batch_gradient", 2), "l13_clip_sharded": ("clip_sharded", 3),
+    "l13_ring_allreduce_bytes": ("ring_allreduce_bytes", 1),
 }
 
 NOTEBOOK_NAMES = (
     "01_loss_functions.ipynb", "02_gradient_descent.ipynb", "03_learning_rate.ipynb", "04_momentum.ipynb",
     "05_adaptive_methods.ipynb", "06_adamw.ipynb", "07_lr_schedules.ipynb", "08_gradient_clipping.ipynb",
     "09_lr_finder.ipynb", "10_second_order.ipynb", "11_landscape_geometry.ipynb", "12_full_recipe.ipynb",
+    "13_beyond_one_machine.ipynb",
 )
 NOTEBOOKS = ALL_NOTEBOOKS
 
@@ -78,7 +81,7 @@ IDS = list(all_exercises())
 # exercises whose inputs are numbers and strings only: nothing a learner could change in place
 NOTHING_TO_CHANGE = {"l02_minibatch_indices", "l03_gd_trajectory", "l06_weights_and_state_gb",
                      "l07_warmup_cosine_lr", "l07_wsd_lr", "l09_exponential_lr_schedule",
-                     "l12_compression_numbers", "l12_unigram_bits_per_char"}
+                     "l12_compression_numbers", "l12_unigram_bits_per_char", "l13_ring_allreduce_bytes"}
 
 
 # ------------------------------------------------------------------ the registry

@@ -20,11 +20,12 @@ from course_lib.exercises.specs import (
     lesson10,
     lesson11,
     lesson12,
+    lesson13,
 )
 
 __all__ = ["EXERCISES", "LESSONS"]
 
 LESSONS = (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07, lesson08,
-           lesson09, lesson10, lesson11, lesson12)
+           lesson09, lesson10, lesson11, lesson12, lesson13)
 
 EXERCISES: tuple[Exercise, ...] = tuple(ex for lesson in LESSONS for ex in lesson.EXERCISES)

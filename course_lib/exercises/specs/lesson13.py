@@ -1,0 +1,311 @@
+"""Lesson 13 exercises: data parallelism, clipping across ranks, and what an all-reduce sends.
+
+``whole_batch_gradient`` combines the ranks' gradients, each the mean over that rank's own
+examples, into the gradient of the whole batch: the mean weighted by the ranks' batch sizes,
+``sum_r n_r g_r / sum_r n_r``. With equal sizes it is the plain mean that an all-reduce followed
+by a division by N (DDP) computes; with unequal sizes the plain mean is wrong, which is the
+mistake the check names. (tests/test_distributed.py checks the reference against
+autograd's gradient of the whole batch.)
+
+``clip_sharded`` clips gradients that are sharded across ranks, ``shard_grads[r]`` being rank
+``r``'s list of tensors, by the global norm built from the ranks' sums of squares, exactly as
+``course_lib.clipping.clip_grad_norm_distributed_`` does with one all-reduce. The reference is
+``torch.nn.utils.clip_grad_norm_`` on all the tensors at once, in one process.
+
+``ring_allreduce_bytes`` is the traffic formula, ``2 (N - 1) / N * n * b`` bytes sent per rank.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from course_lib.exercises.protocol import Case, Exercise
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    as_float,
+    as_tensor,
+    describe,
+    diagnose,
+    diagnose_tuple,
+    tensor_list_problem,
+    tolerances,
+)
+
+__all__ = ["CLIP_SHARDED", "EXERCISES", "RING_ALLREDUCE_BYTES", "WHOLE_BATCH_GRADIENT"]
+
+EPS = 1e-6   # torch adds it to the norm before dividing
+
+
+def _flat(tensors) -> torch.Tensor:
+    return torch.cat([t.double().reshape(-1) for t in tensors]) if tensors else torch.zeros(0, dtype=F64)
+
+
+def _random_grads(rng: np.random.Generator, shapes, dtype=F64, scale=1.0) -> list[torch.Tensor]:
+    return [as_tensor(scale * rng.normal(size=shape), dtype) for shape in shapes]
+
+
+# ---------------------------------------------------------------- l13_whole_batch_gradient
+
+def _gradient_cases(rng: np.random.Generator) -> list[Case]:
+    def ranks(sizes, shapes, dtype=F64):
+        # each rank's gradient is a mean over its examples: its spread shrinks with its size
+        return [_random_grads(rng, shapes, dtype, scale=1.0 / np.sqrt(n)) for n in sizes]
+
+    mlp = [(4, 3), (4,), (2, 4), (2,)]
+    uneven = [int(rng.integers(20, 60)), int(rng.integers(2, 12))]
+    many = [int(n) for n in rng.integers(1, 40, size=int(rng.integers(5, 8)))]
+    return [
+        Case("2 ranks with 32 examples each", (ranks([32, 32], mlp), [32, 32])),
+        Case("4 ranks with equal shares", (ranks([16] * 4, [(5,), (3, 2)]), [16] * 4)),
+        Case("2 ranks with unequal shares", (ranks(uneven, mlp), uneven)),
+        Case("3 ranks with unequal shares, float32", (ranks([30, 10, 24], [(6,), (2, 3)], F32), [30, 10, 24])),
+        Case("one rank (nothing to average)", (ranks([8], [(3,)]), [8])),
+        Case("a 0-dim parameter", (ranks([12, 4], [(), (3,)]), [12, 4])),
+        Case("many ranks with random shares", (ranks(many, [(4, 4), (4,)]), many), hidden=True),
+        Case("a rank with one example", (ranks([1, 63], mlp), [1, 63]), hidden=True),
+    ]
+
+
+def _gradient_reference(rank_grads, rank_sizes):
+    total = sum(rank_sizes)
+    return [sum(n * g[i] for n, g in zip(rank_sizes, rank_grads)) / total
+            for i in range(len(rank_grads[0]))]
+
+
+def _gradient_compare(case: Case, expected, got) -> str | None:
+    rank_grads, sizes = case.args
+    if isinstance(got, (list, tuple)) and len(got) == len(rank_grads) and len(rank_grads) > 1 and all(
+            isinstance(x, (list, tuple)) for x in got):
+        return ("you returned one list per rank: return ONE list of tensors, the whole-batch gradient "
+                "(after the all-reduce every rank holds the same one)")
+    problem = tensor_list_problem("the gradient", expected, got)
+    if problem:
+        return problem
+    rtol, atol = tolerances(*(t for g in rank_grads for t in g))
+    n_ranks = len(sizes)
+    per_rank = [_flat(g) for g in rank_grads]
+    weighted_sum = sum(n * g for n, g in zip(sizes, per_rank))
+    plain_sum = sum(per_rank)
+    mistakes = [
+        ("that is the plain mean of the ranks' gradients, what an all-reduce divided by N (DDP) "
+         "computes: it is the whole-batch gradient only when every rank has as many examples. Weight "
+         "each rank's gradient by its number of examples: sum(n_r * g_r) / sum(n_r)", plain_sum / n_ranks),
+        ("divide by the total number of examples, sum(rank_sizes), not by the number of ranks",
+         weighted_sum / n_ranks),
+        ("you weighted the gradients by the sizes but did not divide: each g_r is a mean, so the "
+         "whole-batch mean is sum(n_r * g_r) / sum(n_r)", weighted_sum),
+        ("you added the ranks' gradients: each is already a mean over its examples, so average them, "
+         "weighted by the sizes: sum(n_r * g_r) / sum(n_r)", plain_sum),
+        ("the weights are upside down: a rank with MORE examples counts MORE, n_r * g_r, not g_r / n_r",
+         sum(g / n for n, g in zip(sizes, per_rank)) / sum(1 / n for n in sizes)),
+        ("that is rank 0's gradient alone: combine all the ranks' gradients", per_rank[0]),
+    ]
+    return diagnose("the gradient", _flat(expected), _flat(got), mistakes, rtol=rtol, atol=atol)
+
+
+WHOLE_BATCH_GRADIENT = Exercise(
+    grade_id="l13_whole_batch_gradient",
+    function="whole_batch_gradient",
+    points=2,
+    make_cases=_gradient_cases,
+    reference=_gradient_reference,
+    compare=_gradient_compare,
+    hint="for each parameter i: sum over ranks of n_r * rank_grads[r][i], divided by sum(rank_sizes).",
+)
+
+
+# ---------------------------------------------------------------- l13_clip_sharded
+
+def _clip_cases(rng: np.random.Generator) -> list[Case]:
+    def shards(shapes_per_rank, dtype=F64, scale=1.0):
+        return [_random_grads(rng, shapes, dtype, scale) for shapes in shapes_per_rank]
+
+    def norm(s) -> float:
+        return float(_flat([t for shard in s for t in shard]).norm())
+
+    def fraction(s, f):
+        return float(f"{f * norm(s):.3g}")
+
+    two = shards([[(4, 3), (4,)], [(2, 4), (2,)]])
+    three = shards([[(5,)], [(3, 3)], [(2,), ()]])
+    dominant = shards([[(6, 6)], [(3,)], [(2,)], [(4,)]])
+    dominant[0] = [t * 20 for t in dominant[0]]
+    f32 = shards([[(4,), (2, 2)], [(3,)]], dtype=F32)
+    below = shards([[(3,)], [(2, 2)]])
+    unbalanced = shards([[(3,)], [(8, 8)]])
+    return [
+        Case("2 ranks, global norm above max_norm", (two, fraction(two, 0.5))),
+        Case("3 ranks, one holding a 0-dim tensor", (three, fraction(three, 0.4))),
+        Case("a rank with an empty shard", ([[]] + shards([[(4,), (3, 2)]]), 0.5)),
+        Case("global norm below max_norm (nothing changes)", (below, fraction(below, 1.5))),
+        Case("one rank's shard much larger than the other's", (unbalanced, fraction(unbalanced, 0.3))),
+        Case("float32 shards", (f32, fraction(f32, 0.5))),
+        Case("all-zero gradients", ([[torch.zeros(3, dtype=F64)], [torch.zeros(2, 2, dtype=F64)]], 1.0)),
+        Case("4 ranks, one shard dominates", (dominant, fraction(dominant, 0.1)), hidden=True),
+        Case("just above max_norm", (two, norm(two) * 0.999), hidden=True),
+        Case("tiny gradients, max_norm = 1e-4", (shards([[(3,)], [(2,)]], scale=1e-4), 1e-4), hidden=True),
+    ]
+
+
+def _clip_reference(shard_grads, max_norm):
+    params, owner = [], []
+    for rank, shard in enumerate(shard_grads):
+        for g in shard:
+            p = torch.zeros_like(g, requires_grad=True)
+            p.grad = g.detach().clone()
+            params.append(p)
+            owner.append(rank)
+    norm = torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=False) if params else torch.tensor(0.0)
+    clipped = [[] for _ in shard_grads]
+    for rank, p in zip(owner, params):
+        clipped[rank].append(p.grad.detach().clone())
+    return clipped, norm.detach().double()
+
+
+def _coef(max_norm: float, norm: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+    c = max_norm / (norm + EPS)
+    return torch.clamp(c, max=1.0) if clamp else c
+
+
+def _clip_compare(case: Case, expected, got) -> str | None:
+    shard_grads, max_norm = case.args
+    exp_clipped, exp_norm = expected
+    label = "(clipped_shards, total_norm)"
+    if got is None:
+        return f"returned None: did you forget the `return`? Return the tuple {label}"
+    if not isinstance(got, (list, tuple)) or len(got) != 2:
+        return f"should return a tuple {label}, got {describe(got)}"
+    clipped, norm = got
+    if as_float(clipped) is not None and isinstance(norm, (list, tuple)):
+        return f"the parts are in the wrong order: return {label}"
+    if not isinstance(clipped, (list, tuple)) or len(clipped) != len(shard_grads):
+        return (f"clipped_shards should be a list with one list of tensors per rank ({len(shard_grads)} "
+                f"ranks), got {describe(clipped)}")
+    for rank, (exp_shard, got_shard) in enumerate(zip(exp_clipped, clipped)):
+        problem = tensor_list_problem(f"clipped_shards[{rank}]", exp_shard, got_shard)
+        if problem:
+            return problem
+    value = as_float(norm)
+    if value is None:
+        return f"total_norm should be one number (a 0-dim tensor), got {describe(norm)}"
+    rtol, atol = tolerances(*(t for shard in shard_grads for t in shard))
+    flat = [_flat(shard) for shard in shard_grads]
+    sq = [(f ** 2).sum() for f in flat]                         # s_r, each rank's sum of squares
+    total = torch.sqrt(sum(sq))
+    g = torch.cat(flat)
+
+    def scaled(coefs) -> torch.Tensor:
+        return torch.cat([f * c for f, c in zip(flat, coefs)])
+
+    def one(n) -> torch.Tensor:
+        return scaled([_coef(max_norm, n)] * len(flat))
+
+    local = [torch.sqrt(s) for s in sq]
+    norms_sum, mean_sq = sum(local), torch.sqrt(sum(sq) / len(sq))
+    largest = torch.stack(local).max()
+    after = torch.sqrt(((one(total)) ** 2).sum())
+    per_tensor = torch.cat([t.double().reshape(-1) * _coef(max_norm, t.double().norm())
+                            for shard in shard_grads for t in shard]) if g.numel() else g
+    mistakes = [
+        ("each rank clipped by its OWN norm: that is the local-norm bug. Every rank must use the "
+         "GLOBAL norm, sqrt of the sum over ranks of each rank's sum of squares, and the same factor",
+         (scaled([_coef(max_norm, n) for n in local]), None)),
+        ("you added the ranks' norms: norms do not add, squared norms do. The global norm is "
+         "sqrt(s_0 + s_1 + ...), with s_r the sum of squares on rank r", (one(norms_sum), norms_sum)),
+        ("you averaged the ranks' sums of squares (an all-reduce with AVG): the global norm needs "
+         "their SUM, sqrt(s_0 + s_1 + ...)", (one(mean_sq), mean_sq)),
+        ("that is the largest rank's norm, not the global norm: sqrt(s_0 + s_1 + ...)", (one(largest), largest)),
+        ("the square root is missing: the global norm is sqrt(s_0 + s_1 + ...)", (one(sum(sq)), sum(sq))),
+        ("you clipped each tensor by its own norm: every rank scales all its tensors by ONE factor, "
+         "min(1, max_norm / (global_norm + 1e-6))", (per_tensor, None)),
+        ("you scaled small gradients UP: when the global norm is <= max_norm leave them as they are "
+         "(clamp the factor at 1)", (scaled([_coef(max_norm, total, clamp=False)] * len(flat)), None)),
+        ("the clipped gradients are right but total_norm is not: return the global norm BEFORE "
+         "clipping", (one(total), after)),
+    ]
+    got_flat = torch.cat([_flat(shard) for shard in clipped])
+    exp_flat = torch.cat([_flat(shard) for shard in exp_clipped])
+    return diagnose_tuple(("clipped_shards", "total_norm"), (exp_flat, exp_norm.double().reshape(())),
+                          (got_flat, torch.tensor(value, dtype=F64)), mistakes, rtol=rtol, atol=atol)
+
+
+CLIP_SHARDED = Exercise(
+    grade_id="l13_clip_sharded",
+    function="clip_sharded",
+    points=3,
+    make_cases=_clip_cases,
+    reference=_clip_reference,
+    compare=_clip_compare,
+    hint="s_r = sum of (g**2).sum() over rank r's tensors; total = sqrt(sum_r s_r); "
+         "c = min(1, max_norm / (total + 1e-6)); return ([[c * g for g in shard] for shard], total).",
+)
+
+
+# ---------------------------------------------------------------- l13_ring_allreduce_bytes
+
+def _ring_cases(rng: np.random.Generator) -> list[Case]:
+    n = int(rng.integers(1, 500)) * 1_000_000
+    return [
+        Case("a 70B model's bfloat16 gradients on 8 GPUs", (70_000_000_000, 8), {"bytes_per_value": 2}),
+        Case("2 ranks (each sends its whole buffer once)", (1_000_000, 2)),
+        Case("one rank (nothing to send)", (123_456, 1)),
+        Case("4 ranks, float32", (n, 4)),
+        Case("1,024 ranks", (n, 1024), {"bytes_per_value": 2}),
+        Case("3 ranks, float64", (3_000_000, 3, 8)),
+        Case("a random size on 16 ranks", (int(rng.integers(1000, 10**9)), 16), hidden=True),
+        Case("a random number of ranks", (n, int(rng.integers(5, 300))), hidden=True),
+    ]
+
+
+def _ring_reference(n_params, world_size, bytes_per_value=4):
+    return 2 * (world_size - 1) / world_size * float(n_params) * bytes_per_value
+
+
+def _ring_compare(case: Case, expected, got) -> str | None:
+    hp = {"bytes_per_value": 4}
+    hp.update(zip(("bytes_per_value",), case.args[2:]))
+    hp.update(case.kwargs)
+    n, world, b = float(case.args[0]), case.args[1], hp["bytes_per_value"]
+    if got is None:
+        return "returned None: did you forget the `return`?"
+    value = as_float(got)
+    if value is None:
+        return f"should return one number (bytes, a float), got {describe(got)}"
+    full = 2 * (world - 1) / world * n * b
+
+    def t(x: float) -> torch.Tensor:
+        return torch.tensor(float(x), dtype=F64)
+
+    mistakes = [
+        ("that is the reduce-scatter alone: the all-gather sends as much again, 2 (N - 1) / N * n * b",
+         t(full / 2)),
+        ("a rank sends one chunk of n / N values per step, not its whole buffer: 2 (N - 1) steps of "
+         "n / N values each", t(2 * (world - 1) * n * b)),
+        ("that would be sending the whole buffer to every other rank; the ring sends 2 (N - 1) chunks "
+         "of n / N values", t((world - 1) * n * b)),
+        ("the traffic depends on the number of ranks: 2 (N - 1) / N * n * b (2 ranks: n * b; one "
+         "rank: nothing)", t(2 * n * b)),
+        ("multiply by bytes_per_value: the formula counts bytes, not values", t(full / b)),
+        ("bytes_per_value is already in bytes: don't multiply by 8 (that gives bits)", t(full * 8)),
+        ("return bytes, not gigabytes: don't divide by 1e9", t(full / 1e9)),
+        ("each step a rank sends n / N values, and there are 2 (N - 1) steps: 2 (N - 1) / N, not 2 / N",
+         t(2 / world * n * b)),
+    ]
+    return diagnose("the bytes sent per rank", t(expected), t(value), mistakes, rtol=1e-9, atol=1e-9)
+
+
+RING_ALLREDUCE_BYTES = Exercise(
+    grade_id="l13_ring_allreduce_bytes",
+    function="ring_allreduce_bytes",
+    points=1,
+    make_cases=_ring_cases,
+    reference=_ring_reference,
+    compare=_ring_compare,
+    hint="2 * (world_size - 1) / world_size * n_params * bytes_per_value.",
+)
+
+
+# this lesson's exercises, in the order the notebook asks for them
+EXERCISES = (WHOLE_BATCH_GRADIENT, CLIP_SHARDED, RING_ALLREDUCE_BYTES)
