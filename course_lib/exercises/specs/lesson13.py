@@ -240,6 +240,7 @@ CLIP_SHARDED = Exercise(
     compare=_clip_compare,
     hint="s_r = sum of (g**2).sum() over rank r's tensors; total = sqrt(sum_r s_r); "
          "c = min(1, max_norm / (total + 1e-6)); return ([[c * g for g in shard] for shard], total).",
+    forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
 
@@ -304,6 +305,7 @@ RING_ALLREDUCE_BYTES = Exercise(
     reference=_ring_reference,
     compare=_ring_compare,
     hint="2 * (world_size - 1) / world_size * n_params * bytes_per_value.",
+    forbidden=("course_lib.distributed.costs",),
 )
 
 
