@@ -31,7 +31,7 @@ JOBS   ?= 2
 PORT   ?= 8888
 
 .PHONY: lab lab-instructor hub hub-venv site test test-fast sync notebooks exercises grade bench lint lock \
-        browser-deps npm-deps clean
+        browser-deps npm-deps sandbox-deps clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13), "Python 3.11, 3.12 or 3.13 is required (found %d.%d); set PYTHON=" % sys.version_info[:2]'
@@ -78,15 +78,19 @@ site: $(STAMP_DEV) npm-deps
 browser-deps:
 	@bash tools/ensure_chromium.sh
 
+# bubblewrap: the sandbox of every grading kernel (the grader refuses to run without it)
+sandbox-deps:
+	@bash tools/ensure_bubblewrap.sh
+
 npm-deps:
 	@bash tools/ensure_npm_packages.sh
 
-test: $(STAMP_DEV) $(LAB_SETTINGS) browser-deps npm-deps
+test: $(STAMP_DEV) $(LAB_SETTINGS) browser-deps npm-deps sandbox-deps
 	$(PY) -m pytest -n $(JOBS) --dist loadscope tests notebooks \
 	  --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-cell-timeout 300
 
-test-fast: $(STAMP_DEV)
+test-fast: $(STAMP_DEV) sandbox-deps
 	$(PY) -m pytest -n $(JOBS) --dist loadscope tests -m "not browser and not slow"
 
 sync: $(STAMP_DEV)
@@ -99,8 +103,9 @@ notebooks: $(STAMP_DEV)
 exercises: $(STAMP_DEV)
 	$(PY) -m course_lib.exercises.release solutions exercises
 
-grade: $(STAMP_DEV)
-	$(PY) -m course_lib.grading $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs $(JOBS)
+# started isolated (no site, no .pth files): see course_lib/grading/isolation.py
+grade: $(STAMP_DEV) sandbox-deps
+	$(PY) -s -S -P course_lib/grading/isolation.py $(SUBMISSIONS) --out $(or $(OUT),grades) --jobs $(JOBS)
 
 bench: $(STAMP_DEV)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -72,6 +72,7 @@ def by_key(data: dict) -> dict[str, dict]:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
+    support.require_sandbox()
     tmp = tmp_path_factory.mktemp("grading")
     folder, out = tmp / "class", tmp / "out"
     expect = hostile.build(folder, tmp, out=out, marker=MARKER, secret=SECRET)

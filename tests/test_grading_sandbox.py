@@ -85,6 +85,7 @@ print(json.dumps(out))
 
 
 def test_a_kernel_sees_no_references_no_solutions_no_network_and_nothing_to_write(tmp_path):
+    support.require_sandbox()
     course = support.frozen_course()
     box = sandbox.Sandbox.create(course)
     io_dir = tmp_path / "io"
@@ -157,8 +158,9 @@ def _planted_pyc(source: Path, payload: str) -> Path:
 def test_the_grader_ignores_planted_bytecode_and_startup_files(tmp_path):
     course = support.copy_course(tmp_path / "course")
     pyc_marker, site_marker = tmp_path / "pyc-ran", tmp_path / "sitecustomize-ran"
-    # a backdoored bytecode file next to the grader's own report module...
-    _planted_pyc(course / "course_lib" / "grading" / "report.py", f"open({str(pyc_marker)!r}, 'w').write('x')")
+    # backdoored bytecode next to the grader's report module and a spec module (issue 10)...
+    for module in ("grading/report.py", "exercises/specs/_helpers.py"):
+        _planted_pyc(course / "course_lib" / module, f"open({str(pyc_marker)!r}, 'w').write('x')")
     # ...and a sitecustomize on PYTHONPATH, which `site` imports at start-up
     startup = tmp_path / "startup"
     startup.mkdir()
@@ -197,6 +199,7 @@ def _started_by(temp: Path) -> list[int]:
 
 
 def test_a_killed_grader_leaves_no_submission_copies_and_its_folders_are_removed_next_time(tmp_path):
+    support.require_sandbox()
     marker = f"killed-grader-{os.getpid()}"
     folder = _notebook_with(tmp_path, f"import time\ntime.sleep(120)  # {marker}")
     temp = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # short: the kernels' socket paths must fit
