@@ -72,7 +72,7 @@ hub-venv: $(STAMP_RUN) $(STAMP_HUB) $(LAB_SETTINGS) npm-deps
 hub: hub-venv
 	$(VENV)/bin/jupyterhub -f deploy/jupyterhub_config.py
 
-site: $(STAMP_DEV) npm-deps
+site: $(STAMP_RUN) npm-deps
 	$(PY) tools/build_site.py --out build/site
 
 browser-deps:
@@ -91,7 +91,7 @@ test: $(STAMP_DEV) $(LAB_SETTINGS) browser-deps npm-deps sandbox-deps
 	  --nbval-cell-timeout 300
 
 test-fast: $(STAMP_DEV) sandbox-deps
-	$(PY) -m pytest -n $(JOBS) --dist loadscope tests -m "not browser and not slow"
+	$(PY) -m pytest -n $(JOBS) --dist loadscope tests -m "not browser and not slow and not hub"
 
 sync: $(STAMP_DEV)
 	$(PY) tools/sync_notebooks.py
