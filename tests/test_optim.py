@@ -318,6 +318,7 @@ def test_exports():
     assert set(ours.__all__) == {
         "SGD", "Adagrad", "RMSprop", "Adam", "AdamW",
         "sgd_update_", "adagrad_update_", "rmsprop_update_", "adam_update_", "adamw_update_", "Lion", "lion_update_",
+        "Muon", "muon_update_", "orthogonalize", "split_for_muon",
     }  # fmt: skip
     assert issubclass(AdamW, Adam) and issubclass(torch.optim.AdamW, torch.optim.Adam)
 

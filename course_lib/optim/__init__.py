@@ -15,8 +15,9 @@ Each optimizer is two things:
 ``AdamW``'s update is literally "decay the weights, then Adam's update": ``adamw_update_``
 calls ``adam_update_``.
 
-``Lion`` (Chen et al. 2023) has no counterpart in ``torch.optim``; its tests compare it with a
-plain transcription of the paper's pseudocode instead.
+``Lion`` (Chen et al. 2023) and ``Muon`` (Jordan et al. 2024, for weight matrices only) have no
+counterpart in ``torch.optim``; their tests compare them with a plain transcription of the
+paper's pseudocode and of the authors' reference code instead.
 
 What ``torch.optim`` has and these do not, on purpose: the speed switches (``foreach``,
 ``fused``, ``capturable``, ``differentiable``), tensor-valued hyperparameters (``lr``, ``betas``
@@ -35,6 +36,7 @@ from course_lib.optim.adagrad import Adagrad, adagrad_update_
 from course_lib.optim.adam import Adam, adam_update_
 from course_lib.optim.adamw import AdamW, adamw_update_
 from course_lib.optim.lion import Lion, lion_update_
+from course_lib.optim.muon import Muon, muon_update_, orthogonalize, split_for_muon
 from course_lib.optim.rmsprop import RMSprop, rmsprop_update_
 from course_lib.optim.sgd import SGD, sgd_update_
 
@@ -45,10 +47,14 @@ __all__ = [
     "Adam",
     "AdamW",
     "Lion",
+    "Muon",
     "sgd_update_",
     "adagrad_update_",
     "rmsprop_update_",
     "adam_update_",
     "adamw_update_",
     "lion_update_",
+    "muon_update_",
+    "orthogonalize",
+    "split_for_muon",
 ]
