@@ -187,3 +187,18 @@ def test_lesson_00_is_rerun_when_the_course_map_it_shows_changed(tmp_path):
         out["data"]["text/markdown"] = out["data"]["text/markdown"].replace("`mse`, ", "")
     nbformat.write(nb, path)
     assert sync_notebooks.sync([folder], execute=False) == [path]
+
+
+def test_running_a_notebook_first_takes_in_its_text_edit(tmp_path):
+    """`make notebooks` right after a text edit must not let the older cells win later."""
+    from tools import execute_notebooks
+
+    folder, ipynb, md = _copy_lesson(tmp_path)
+    md.write_text(md.read_text(encoding="utf-8").replace("in three generations",
+                                                         "in three generations (edited)"),
+                  encoding="utf-8")
+    _touch_newer(md, ipynb)
+    execute_notebooks.take_in_text_edits(ipynb)
+    assert any("(edited)" in c.source for c in nbformat.read(ipynb, as_version=4).cells)
+    sync_notebooks.sync([folder], execute=False)
+    assert "(edited)" in md.read_text(encoding="utf-8")

@@ -23,7 +23,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from course_lib.notebook_env import apply_notebook_env  # noqa: E402
 
 
+def take_in_text_edits(path: Path) -> None:
+    """Sync the notebook from its paired text file (``src/NN.md``) before running it.
+
+    Without this, running a notebook right after editing its text file would make the
+    notebook the newer file of the pair, and the next ``jupytext --sync`` (``make sync``)
+    would then overwrite the text edit with the notebook's older cells.
+    """
+    text = path.parent / "src" / f"{path.stem}.md"
+    if text.exists() and (path.parent / "jupytext.toml").exists():
+        from jupytext.cli import jupytext as jupytext_cli
+
+        jupytext_cli(["--sync", "--quiet", str(path)])
+
+
 def execute(path: Path, timeout: int) -> float:
+    take_in_text_edits(path)
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
