@@ -18,5 +18,7 @@ from course_lib.exercises.core import (
     get,
     register,
 )
+from course_lib.exercises.hints import hint
 
-__all__ = ["Case", "CheckFailed", "Exercise", "Outcome", "all_exercises", "check", "get", "register"]
+__all__ = ["Case", "CheckFailed", "Exercise", "Outcome", "all_exercises", "check", "get", "hint",
+           "register"]

@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises import codec
+from course_lib.exercises import codec, feedback
 from course_lib.exercises.protocol import Case, Exercise, Outcome
 
 __all__ = [
@@ -153,26 +153,33 @@ def _snapshot(args: tuple, kwargs: dict) -> list:
 
 def run_case(ex: Exercise, fn: Callable, case: Case) -> Outcome:
     """Run ``fn`` on one case in this process and judge it (used by the inline check)."""
+    return _run(ex, fn, case)[0]
+
+
+def _run(ex: Exercise, fn: Callable, case: Case) -> tuple[Outcome, Any, Any]:
+    """``(outcome, expected, got)``; ``got`` is :data:`feedback.NOTHING` when ``fn`` raised."""
     args, kwargs = _clone(case.args), _clone(case.kwargs)
     expected = ex.reference(*_clone(case.args), **_clone(case.kwargs))
     before = _snapshot(args, kwargs)
     try:
         got = fn(*args, **kwargs)
     except NotImplementedError:
-        return Outcome(case.name, False, "not implemented yet (the cell still raises NotImplementedError)")
+        return (Outcome(case.name, False, "not implemented yet (the cell still raises NotImplementedError)"),
+                expected, feedback.NOTHING)
     except Exception as exc:  # the learner's bug, reported, never re-raised
         tb = traceback.extract_tb(exc.__traceback__)
         where = f" (line {tb[-1].lineno})" if tb else ""
-        return Outcome(case.name, False, f"raised {type(exc).__name__}: {exc}{where}")
+        return Outcome(case.name, False, f"raised {type(exc).__name__}: {exc}{where}"), expected, feedback.NOTHING
     if not ex.mutates_inputs_ok and _snapshot(args, kwargs) != before:
         return Outcome(case.name, False, "changed its input tensors in place; work on copies "
-                                         "(e.g. `x = x.clone()` or use out-of-place ops)")
+                                         "(e.g. `x = x.clone()` or use out-of-place ops)"), expected, got
     try:
         got_plain = codec.decode(codec.encode(got))
     except codec.CodecError as exc:
-        return Outcome(case.name, False, f"returned something that is not a number/tensor/list: {exc}")
+        return (Outcome(case.name, False, f"returned something that is not a number/tensor/list: {exc}"),
+                expected, got)
     message = ex.compare(case, expected, got_plain)
-    return Outcome(case.name, message is None, message or "")
+    return Outcome(case.name, message is None, message or ""), expected, got_plain
 
 
 class CheckFailed(AssertionError):
@@ -194,9 +201,11 @@ class CheckFailed(AssertionError):
 def check(fn: Callable, grade_id: str, *, seed: int = 0) -> None:
     """Inline check for a notebook: run every visible case and give feedback.
 
-    Prints "passes all N checks" on success. On failure raises :class:`CheckFailed`
-    whose message names the failing cases and what is wrong. Never shows the
-    reference code, never writes to stderr.
+    Prints "passes all N checks" on success. On failure raises :class:`CheckFailed` whose lines
+    (:func:`course_lib.exercises.feedback.failure_lines`) name the failing cases and what is wrong
+    (the mistake, when it is a known one), show one failing case in detail (its inputs, the expected
+    and the returned value, summarised), and end with the exercise's nudge and a pointer to
+    :func:`course_lib.exercises.hints.hint`. Never shows the reference code, never writes to stderr.
 
     Inside the autograder's sandbox (``$COURSE_GRADING`` is ``1``) the specs and their reference
     answers are out of reach, so the check only says that the grader runs its own cases.
@@ -208,18 +217,13 @@ def check(fn: Callable, grade_id: str, *, seed: int = 0) -> None:
     if not callable(fn):
         raise CheckFailed([f"✗ {ex.function}: expected a function, got {type(fn).__name__}"])
     cases = [c for c in ex.cases(seed) if not c.hidden]
-    outcomes = [run_case(ex, fn, c) for c in cases]
-    failed = [o for o in outcomes if not o.ok]
-    if not failed:
+    runs = [_run(ex, fn, c) for c in cases]
+    outcomes = [outcome for outcome, _, _ in runs]
+    if all(o.ok for o in outcomes):
         print(f"✓ {ex.function} passes all {len(outcomes)} checks.")
         return
-    lines = [f"✗ {ex.function}: {len(outcomes) - len(failed)} of {len(outcomes)} checks pass."]
-    lines += [f"  - {o.case}: {o.message}" for o in failed[:3]]
-    if len(failed) > 3:
-        lines.append(f"  ... and {len(failed) - 3} more.")
-    if ex.hint:
-        lines.append(f"  Hint: {ex.hint}")
-    raise CheckFailed(lines)
+    raise CheckFailed(feedback.failure_lines(ex, fn, cases, outcomes, [e for _, e, _ in runs],
+                                             [g for _, _, g in runs]))
 
 
 def tensor_message(name: str, expected: torch.Tensor, got: Any, *, rtol: float = 1e-5,

@@ -60,7 +60,15 @@ class Exercise:
             is right, otherwise a specific message ("m is right but v is not: did you
             square the gradient?"). ``got`` arrives decoded from plain data: tensors
             come back as ``torch.Tensor``; it may be of any type, so check types.
-        hint: one line shown with any failure.
+        hint: the nudge: one line shown with any failed check and in the grader's feedback. It
+            points at the idea ("Adam's averages start at zero: what does that do to the first
+            steps?"), never at the code.
+        hints: the hints a learner asks for with ``hint(grade_id)``, in order (2 or 3 levels,
+            written for the exercise): level 1 the idea or the equation in math, level 2 a more
+            concrete step (shapes, the order of operations, pseudo-code at most). None of them
+            holds a line of the solution (tests/test_hints.py). The solution itself is the last
+            level, shown only when asked for by name, read from the solutions notebook
+            (:func:`course_lib.exercises.hints.solution_code`).
         mutates_inputs_ok: if False, the check fails when the learner's function
             changes its tensor arguments in place.
         all_or_nothing: score is ``points`` only if every case passes.
@@ -79,6 +87,7 @@ class Exercise:
     reference: Callable[..., Any]
     compare: Callable[[Case, Any, Any], str | None]
     hint: str = ""
+    hints: tuple[str, ...] = ()
     mutates_inputs_ok: bool = False
     all_or_nothing: bool = False
     forbidden: tuple[str, ...] = ()

@@ -72,7 +72,19 @@ MSE = Exercise(
     make_cases=_mse_cases,
     reference=_mse_reference,
     compare=_mse_compare,
-    hint="MSE = mean over all elements of (pred - target) ** 2, returned as a 0-dim tensor.",
+    hint="the loss is one number: every difference counts once, squared, and the squares are averaged "
+         "over all the elements, whatever the shape.",
+    hints=(
+        "MSE = (1/n) Σ (ŷ_i − y_i)²: each prediction's error is squared on its own (so errors of either "
+        "sign count, and large ones count more), then the n squares are averaged. n is the number of "
+        "elements, all of them: a (4, 3) input has 12. The result is a single number, and it stays a "
+        "tensor so that backward() can later reach the parameters.",
+        "Two element-wise tensor steps, no loop:\n"
+        "  1. the residuals: prediction minus target, a new tensor of the inputs' shape;\n"
+        "  2. square them, then take their mean with no dim argument: that averages over every element "
+        "and returns a 0-dim tensor.\n"
+        "Stay in tensors: .item(), float() or the math module would hand back a Python float.",
+    ),
     forbidden=("torch.nn.functional.mse_loss",),
 )
 
@@ -134,8 +146,8 @@ def _ce_compare(case: Case, expected, got) -> str | None:
         ("you forgot the log: average -log p(target), not -p(target)", -log_p.exp()[rows, y].mean()),
         ("you subtracted the max but did not add it back: log sum exp(z) = m + log sum exp(z - m)",
          ce - z.max(dim=1).values.mean()),
-        ("log_p[:, targets] picks an N x N block: use log_p[torch.arange(N), targets], one entry per row",
-         -log_p[:, y].mean()),
+        ("indexing the columns with [:, targets] picks an N x N block (every row at every target): pick "
+         "ONE entry per row, row i at column targets[i], by indexing the rows too", -log_p[:, y].mean()),
     ]
     return diagnose("the loss", expected, got, mistakes, rtol=tolerances(logits)[0], atol=1e-9,
                     nonfinite="the loss is " + _STABLE)
@@ -148,7 +160,25 @@ CROSS_ENTROPY = Exercise(
     make_cases=_logit_cases,
     reference=_ce_reference,
     compare=_ce_compare,
-    hint="log p = z - (m + log sum exp(z - m)) with m the row max; loss = mean over rows of -log p[target].",
+    hint="exp overflows for logits near 1000: shift each row by its own largest logit before exp, and add "
+         "the shift back after the log.",
+    hints=(
+        "Per row i: log p_i,k = z_i,k − log Σ_j exp(z_i,j), and the loss is the mean over the N rows of "
+        "−log p_i,y_i (the log-probability of the right class). The danger is exp: exp(1000) is inf and "
+        "exp(−1000) is 0 in floating point. An identity saves it: for any number m,\n"
+        "    log Σ_j exp(z_j) = m + log Σ_j exp(z_j − m).\n"
+        "Take m = the row's largest logit: the largest term becomes exp(0) = 1, nothing overflows, and "
+        "the sum is at least 1, so its log is finite.",
+        "The shapes, in order (N rows, C classes):\n"
+        "  1. each row's max: reduce over dim 1 but keep that dimension (keepdim), shape (N, 1), so it "
+        "broadcasts against (N, C); .max(...) returns values and indices, you want the values;\n"
+        "  2. the log-normaliser of each row: the max plus the log of the row sum of exp(logits − max), "
+        "shape (N, 1) again;\n"
+        "  3. the log-probabilities: logits minus the log-normaliser, (N, C);\n"
+        "  4. one entry per row: row i at column targets[i] (index the rows with 0, 1, ..., N − 1 and the "
+        "columns with targets; [:, targets] would give an N x N block);\n"
+        "  5. negate and take the mean: a 0-dim tensor.",
+    ),
     forbidden=("torch.nn.functional.cross_entropy", "torch.nn.functional.nll_loss",
                "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.Tensor.log_softmax",
                "torch.special.log_softmax"),
@@ -189,8 +219,22 @@ SOFTMAX_GRAD = Exercise(
     make_cases=_logit_cases,
     reference=_grad_reference,
     compare=_grad_compare,
-    hint="dL/dz = (softmax(z) - onehot(targets)) / N, with softmax over dim=1 computed after "
-         "subtracting each row's max.",
+    hint="the gradient of the mean cross-entropy is, row by row, the predicted probabilities minus the "
+         "one-hot target, with 1/N from the mean over the batch.",
+    hints=(
+        "∂L/∂z_i,k = (softmax(z_i)_k − [k = y_i]) / N. Row i: the probability the model gave each class, "
+        "minus 1 at the right class; so the right class is pushed up and every other class down in "
+        "proportion to the probability it took. Each row sums to 0. The softmax must survive logits "
+        "near ±1000: subtracting the row's max before exp does not change it (the shift cancels between "
+        "the numerator and the row sum).",
+        "In order, for logits of shape (N, C):\n"
+        "  1. shift: logits minus each row's max, the max kept as shape (N, 1) (keepdim) so it broadcasts;\n"
+        "  2. softmax: exp of the shifted logits divided by their row sums (keepdim again);\n"
+        "  3. one-hot: zeros shaped like the probabilities (zeros_like), with a 1 written at row i, column "
+        "targets[i], for every row at once (rows indexed by 0, 1, ..., N − 1); a fresh tensor is yours "
+        "to write into;\n"
+        "  4. probabilities minus one-hot, divided by N (the number of rows, not of classes).",
+    ),
     forbidden=AUTOGRAD,
 )
 
@@ -233,7 +277,16 @@ PERPLEXITY = Exercise(
     make_cases=_ppl_cases,
     reference=_ppl_reference,
     compare=_ppl_compare,
-    hint="perplexity = exp(mean NLL in nats) = 2 ** (mean NLL in bits), element by element.",
+    hint="perplexity undoes the log of the loss; the loss is in nats, so the base is the one of the "
+         "natural log.",
+    hints=(
+        "Perplexity = e^L with L in nats: a model whose loss is ln 50 is as unsure as a uniform guess "
+        "among 50 tokens, and a perfect model (L = 0) has perplexity 1. The base has to match the unit "
+        "of the loss: e for nats, 2 for bits (2^(L / ln 2) is the same number).",
+        "It is one element-wise tensor operation on the whole tensor of losses: torch's exponential "
+        "function (exp), which keeps the shape and the dtype. No loop, and not the math module's exp, "
+        "which takes one Python number.",
+    ),
 )
 
 

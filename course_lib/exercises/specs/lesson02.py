@@ -102,8 +102,23 @@ FINITE_DIFFERENCE = Exercise(
     make_cases=_fd_cases,
     reference=_fd_reference,
     compare=_fd_compare,
-    hint="for each entry i of a flattened copy: (f(x + h e_i) - f(x - h e_i)) / (2h); "
-         "reshape the result to x.shape.",
+    hint="estimate one partial derivative at a time: move one coordinate by h either way, and divide the "
+         "change in f by the distance between the two points.",
+    hints=(
+        "∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / (2h), with e_i the unit vector along coordinate i: "
+        "two evaluations of f per coordinate, one on each side, 2h apart. The error of this central "
+        "difference shrinks like h²; a one-sided difference is only good to about h. The gradient has "
+        "one partial derivative per entry of x, so it has x's shape, whatever that is (0-dim too).",
+        "x may have any shape, so work on a flat view and reshape at the end:\n"
+        "  1. a flat copy of x (reshape(-1)) and a result of zeros of the same length;\n"
+        "  2. for each index i up to the number of entries (numel): a vector of zeros with h at position "
+        "i; call f at the flat copy plus that vector and at the flat copy minus it, each reshaped to "
+        "x's shape first, since f expects x's shape;\n"
+        "  3. entry i of the result is the difference of the two values divided by 2h;\n"
+        "  4. reshape the result to x's shape.\n"
+        "Never write into x itself: adding h and subtracting it again does not always give back the "
+        "same float.",
+    ),
     forbidden=AUTOGRAD,
 )
 
@@ -148,8 +163,8 @@ def _fit_reference(sqft: torch.Tensor, price: torch.Tensor, lr: float, steps: in
     return w, b
 
 
-_DIVERGED = ("w or b {what}: gradient descent diverged. Standardise the feature first, "
-             "x = (sqft - mean) / std, and step against the gradient (w = w - lr * dL/dw)")
+_DIVERGED = ("w or b {what}: gradient descent diverged. Standardise the feature first (subtract its "
+             "mean, divide by its standard deviation), and step against the gradient")
 
 
 def _fit_compare(case: Case, expected, got) -> str | None:
@@ -175,11 +190,13 @@ def _fit_compare(case: Case, expected, got) -> str | None:
     for sigma in (s.std(correction=0), s.std()):       # either std convention
         w_s = e[0] * sigma
         mistakes += [
-            ("these are the weights for the standardised feature: convert back to original units, "
-             "w = w_s / std and b = b_s - w_s * mean / std", (w_s, b_s)),
-            ("b is right but w is not: in original units w = w_s / std", (w_s, e[1])),
+            ("these are the weights for the standardised feature: convert them back to square feet "
+             "(w = w_s/σ, b = b_s − w_s·μ/σ)", (w_s, b_s)),
+            ("b is right but w is not: w was fitted to the standardised feature; in square feet it is "
+             "w_s/σ", (w_s, e[1])),
         ]
-    mistakes.append(("w is right but b is not: in original units b = b_s - w_s * mean / std", (e[0], b_s)))
+    mistakes.append(("w is right but b is not: the intercept changes too when the feature is shifted back "
+                     "by μ (b = b_s − w_s·μ/σ)", (e[0], b_s)))
     return diagnose_tuple(("w", "b"), e, g, mistakes, rtol=rtol, atol=atol)
 
 
@@ -190,8 +207,26 @@ FIT_HOUSE_PRICES = Exercise(
     make_cases=_fit_cases,
     reference=_fit_reference,
     compare=_fit_compare,
-    hint="standardise x = (sqft - mean) / std, run gradient descent on (w_s, b_s) from 0, then "
-         "w = w_s / std, b = b_s - w_s * mean / std.",
+    hint="on raw square feet any useful learning rate diverges: fit the line to a standardised feature, "
+         "then convert the fitted line back to square feet.",
+    hints=(
+        "Three stages.\n"
+        "(1) Standardise: x = (sqft − μ)/σ has mean 0 and standard deviation 1, so one learning rate "
+        "suits both parameters.\n"
+        "(2) Gradient descent on L = mean((w_s·x + b_s − price)²) from w_s = b_s = 0. With the residuals "
+        "e = w_s·x + b_s − price: ∂L/∂w_s = 2·mean(e·x) and ∂L/∂b_s = 2·mean(e).\n"
+        "(3) Back to square feet: w_s·(sqft − μ)/σ + b_s = w·sqft + b gives w = w_s/σ and "
+        "b = b_s − w_s·μ/σ.",
+        "The order of the code:\n"
+        "  - before the loop: μ and σ of sqft (tensor methods mean and std), the standardised feature as "
+        "a new tensor, and w_s, b_s as 0-dim zeros of the feature's dtype;\n"
+        "  - each of the `steps` iterations: the residuals (one per house), both gradients (means, so "
+        "0-dim), then both updates. Compute both gradients from the same residuals before changing "
+        "either parameter;\n"
+        "  - after the loop: convert with the formulas of hint 1, and return two Python floats (.item() "
+        "of a 0-dim tensor).\n"
+        "Never change sqft or price in place.",
+    ),
     forbidden=("torch.linalg.lstsq", "torch.linalg.pinv", "torch.linalg.solve", "torch.linalg.inv",
                "numpy.linalg.lstsq", "numpy.linalg.pinv", "numpy.linalg.solve", "numpy.linalg.inv",
                "numpy.polyfit"),
@@ -222,8 +257,8 @@ def _mb_reference(n: int, batch_size: int, seed: int) -> list[torch.Tensor]:
 def _mb_compare(case: Case, expected, got) -> str | None:
     n, batch_size, _ = case.args
     if isinstance(got, torch.Tensor):
-        return ("returned one tensor; return a list of 1-D index tensors, one per mini-batch "
-                "(e.g. list(perm.split(batch_size)))")
+        return ("returned one tensor; return a list of 1-D index tensors, one per mini-batch: cut the "
+                "shuffled indices into consecutive chunks")
     if not isinstance(got, (list, tuple)):
         return f"should return a list of 1-D index tensors, got {describe(got)}"
     for i, batch in enumerate(got):
@@ -248,11 +283,12 @@ def _mb_compare(case: Case, expected, got) -> str | None:
                     "(torch.randperm) instead of drawing independent random indices")
         return "the indices should be exactly 0, 1, ..., n - 1, each once per epoch"
     if flat.tolist() == list(range(n)) and n > 1:
-        return "the indices are not shuffled: draw the order with torch.randperm(n, generator=g)"
+        return ("the indices are not shuffled: draw their order as a random permutation, from the seeded "
+                "generator the task describes")
     if flat.tolist() != torch.cat(expected).tolist():
         return ("every index appears once and the batch sizes are right, but the order differs from "
-                "torch.randperm(n, generator=torch.Generator().manual_seed(seed)): use exactly that, "
-                "and draw nothing else from the generator before it")
+                "torch's: draw the permutation with torch's randperm from a private generator seeded with "
+                "`seed`, exactly as the task says, and draw nothing else from that generator before it")
     return None
 
 
@@ -263,8 +299,21 @@ MINIBATCH_INDICES = Exercise(
     make_cases=_mb_cases,
     reference=_mb_reference,
     compare=_mb_compare,
-    hint="g = torch.Generator().manual_seed(seed); perm = torch.randperm(n, generator=g); "
-         "then cut perm into consecutive chunks of batch_size.",
+    hint="an epoch uses every example exactly once: shuffle all n indices once, then cut them into "
+         "consecutive batches.",
+    hints=(
+        "Drawing without replacement is a random permutation of 0, 1, ..., n − 1. The check wants "
+        "torch's permutation for this seed, so it must come from a private generator seeded with `seed` "
+        "(the task names the calls), with nothing else drawn from it first. Then consecutive slices of "
+        "batch_size indices; when batch_size does not divide n, the leftover indices form one shorter "
+        "last batch (no padding, nothing dropped).",
+        "Three steps:\n"
+        "  1. a new torch.Generator, seeded with its manual_seed method (which returns the generator);\n"
+        "  2. the permutation of n indices from torch's randperm, passing that generator as its "
+        "`generator` argument;\n"
+        "  3. the tensor method split cuts a 1-D tensor into chunks of a given size, the last one "
+        "possibly shorter; it returns a tuple, and the task asks for a list.",
+    ),
 )
 
 

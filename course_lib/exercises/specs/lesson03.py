@@ -76,10 +76,12 @@ def _traj_compare(case: Case, expected, got) -> str | None:
     g = torch.tensor(values, dtype=F64)
     mistakes = [
         ("every entry is the same number: did you append a tensor and then change it in place? "
-         "Append float(w) (or build a new w each step)", torch.full_like(e, e[-1].item())),
+         "Append a Python float (or build a new w each step)", torch.full_like(e, e[-1].item())),
         ("you used the gradient w, but the derivative of w^2 is 2w", _iterate(w0, 1 - lr, steps)),
-        ("w moves uphill: subtract lr * gradient (w = w - lr * 2w)", _iterate(w0, 1 + 2 * lr, steps)),
-        ("each step multiplied w by lr * 2: the update is w = w - lr * 2w", _iterate(w0, 2 * lr, steps)),
+        ("w moves uphill: a gradient step goes against the derivative, w − lr·f'(w)",
+         _iterate(w0, 1 + 2 * lr, steps)),
+        ("each step multiplied w by lr·2: the step is subtracted from w, w − lr·2w",
+         _iterate(w0, 2 * lr, steps)),
     ]
     return diagnose("the trajectory", e, g, mistakes, rtol=rtol, atol=atol)
 
@@ -91,7 +93,16 @@ GD_TRAJECTORY = Exercise(
     make_cases=_traj_cases,
     reference=_traj_reference,
     compare=_traj_compare,
-    hint="start the list with w0; each step w = w - lr * 2 * w, append the new w.",
+    hint="the list starts with w0 itself; each step moves w against the derivative of w^2, scaled by lr.",
+    hints=(
+        "f(w) = w² has derivative f'(w) = 2w, so one step of gradient descent is w ← w − η·2w = "
+        "(1 − 2η)·w. Starting from w0, `steps` steps give steps + 1 numbers: w0, w1, ..., w_steps. "
+        "By hand, η = 1.1 from w0 = 5 gives 5, −6, 7.2, −8.64, ...",
+        "A list that starts as [w0] (as a float); then, `steps` times: the derivative at the current w, "
+        "the new w from the old one, appended to the list. Return the list (steps + 1 Python floats; "
+        "steps may be 0). If you work with a tensor, append a Python float copy of it, never the "
+        "tensor itself.",
+    ),
     forbidden=("torch.optim",),
 )
 
@@ -140,8 +151,8 @@ def _lr_compare(case: Case, expected, got) -> str | None:
          "which stays inside (-1, 1) up to lr = 2/L", 1 / L),
         ("you used the smallest eigenvalue: the steepest direction (largest eigenvalue L) limits the "
          "learning rate, lr < 2/L", 2 / mu),
-        ("you used the diagonal entries: for a non-diagonal A the curvatures are the eigenvalues "
-         "(torch.linalg.eigvalsh)", 2 / torch.diagonal(a).max()),
+        ("you used the diagonal entries: for a non-diagonal A the curvatures are the eigenvalues",
+         2 / torch.diagonal(a).max()),
         ("you used the trace (the sum of all eigenvalues): only the largest one matters, lr < 2/L",
          2 / torch.trace(a)),
         ("you used the Frobenius norm of A: the threshold uses the largest eigenvalue, lr < 2/L",
@@ -164,8 +175,17 @@ MAX_STABLE_LR = Exercise(
     make_cases=_lr_cases,
     reference=_lr_reference,
     compare=_lr_compare,
-    hint="the eigenvalues of the symmetric A are the curvatures; gradient descent is stable for "
-         "lr < 2 / (largest eigenvalue).",
+    hint="along each eigenvector of A a step multiplies the error by (1 − lr·λ): the steepest direction "
+         "sets the limit.",
+    hints=(
+        "In the eigenbasis of A the problem splits into independent 1-D quadratics λ_i·x_i²/2, and one "
+        "step multiplies x_i by (1 − η·λ_i). Every direction shrinks exactly when |1 − η·λ_i| < 1 for "
+        "all i, that is 0 < η < 2/λ_i for all i. The binding one is the largest eigenvalue L (the "
+        "steepest curvature): the threshold is 2/L.",
+        "A is symmetric, so torch's eigvalsh (in torch.linalg) gives its real eigenvalues, in "
+        "ascending order: the largest is the last one. Turn it into a Python number (.item()) and "
+        "return 2 divided by it. The diagonal of A is not its eigenvalues unless A is diagonal.",
+    ),
 )
 
 

@@ -88,16 +88,17 @@ def _momentum_compare(case: Case, expected, got) -> str | None:
     p, g, old, new_buf, ema = _candidates(p0, g0, buf0, lr, mu)
     velocity = lr * g if buf0 is None else mu * old + lr * g
     mistakes = [
-        ("that is the velocity form (v = mu * v + lr * g; p = p - v): torch keeps lr out of the buffer, "
-         "buf = mu * buf + g, then p = p - lr * buf", (p - velocity, velocity)),
-        ("that is the EMA convention buf = mu * buf + (1 - mu) * g: torch's buffer has no (1 - mu), "
-         "buf = mu * buf + g (and buf = g on the first step)", (None, ema)),
-        ("new_buf is right but p is not: step along the new buffer, p = p - lr * buf, not along g",
+        ("that is the velocity form (v ← μv + lr·g, then p − v): torch keeps lr out of the buffer, "
+         "which sums raw gradients, and multiplies by lr only when it steps", (p - velocity, velocity)),
+        ("that is the EMA convention, with a (1 − μ) on g: torch's buffer has no (1 − μ); it is a "
+         "decaying SUM of gradients (and equals g on the first step)", (None, ema)),
+        ("new_buf is right but p is not: the step goes along the new buffer, not along g",
          (p - lr * g, new_buf)),
         ("new_buf is right but p is not: update the buffer first, then step with the NEW buffer",
          (p - lr * old, new_buf)),
-        ("p moved uphill: subtract, p = p - lr * buf", (p + lr * new_buf, new_buf)),
-        ("that is Nesterov's step g + mu * buf; plain momentum steps along buf", (p - lr * (g + mu * new_buf), new_buf)),
+        ("p moved uphill: the step is subtracted from p", (p + lr * new_buf, new_buf)),
+        ("that is Nesterov's step (g plus the look-ahead μ·buf); plain momentum steps along the buffer alone",
+         (p - lr * (g + mu * new_buf), new_buf)),
     ]
     rtol, atol = tolerances(p0)
     return diagnose_tuple(("new_p", "new_buf"), expected, got, mistakes, rtol=rtol, atol=atol)
@@ -110,7 +111,20 @@ MOMENTUM_STEP = Exercise(
     make_cases=_momentum_cases,
     reference=_momentum_reference,
     compare=_momentum_compare,
-    hint="buf = g if buf is None else mu * buf + g; p = p - lr * buf; return (p, buf) as new tensors.",
+    hint="the buffer is a decaying sum of past gradients (it starts as the gradient itself), and p steps "
+         "along the buffer, not along g.",
+    hints=(
+        "torch's momentum, with b the buffer:\n"
+        "    first step (no buffer yet):  b = g\n"
+        "    afterwards:                  b ← μ·b + g\n"
+        "    then:                        p ← p − η·b   (with the NEW b)\n"
+        "No (1 − μ) in front of g and no lr inside the buffer: those are the other conventions "
+        "(EMA, velocity), which take different steps.",
+        "Branch on whether buf is None (the first step). On the first step the new buffer is a copy of g "
+        "(clone it: returning g itself would hand the caller's tensor back as the state); otherwise it is "
+        "built out of place from the old buffer and g. Then the new p, out of place, from the new buffer. "
+        "Return (new_p, new_buf) and never use in-place operations (mul_, add_, -=) on p, g or buf.",
+    ),
     forbidden=OPTIMIZERS,
 )
 
@@ -130,15 +144,15 @@ def _nesterov_compare(case: Case, expected, got) -> str | None:
     lr, mu = case.kwargs["lr"], case.kwargs["mu"]
     p, g, _, new_buf, ema = _candidates(p0, g0, buf0, lr, mu)
     mistakes = [
-        ("that is plain momentum (p = p - lr * buf): Nesterov looks ahead and steps along g + mu * buf",
-         (p - lr * new_buf, new_buf)),
-        ("new_buf should be the momentum buffer mu * buf + g, not the Nesterov step g + mu * buf",
-         (None, g + mu * new_buf)),
-        ("that is the EMA convention buf = mu * buf + (1 - mu) * g: torch's buffer has no (1 - mu), "
-         "buf = mu * buf + g (and buf = g on the first step)", (None, ema)),
-        ("p moved uphill: subtract, p = p - lr * (g + mu * buf)", (p + lr * (g + mu * new_buf), new_buf)),
-        ("new_buf is right but p is not: step along g + mu * buf (lr multiplies both terms)",
-         (p - lr * g - mu * new_buf, new_buf)),
+        ("that is plain momentum (a step along the buffer alone): Nesterov looks ahead and steps along "
+         "the gradient plus μ times the new buffer", (p - lr * new_buf, new_buf)),
+        ("new_buf should be the momentum buffer (μ·buf + g, the same as plain momentum), not the Nesterov "
+         "step", (None, g + mu * new_buf)),
+        ("that is the EMA convention, with a (1 − μ) on g: torch's buffer has no (1 − μ); it is a "
+         "decaying SUM of gradients (and equals g on the first step)", (None, ema)),
+        ("p moved uphill: the step is subtracted from p", (p + lr * (g + mu * new_buf), new_buf)),
+        ("new_buf is right but p is not: lr multiplies both terms of the step, the gradient and the "
+         "look-ahead", (p - lr * g - mu * new_buf, new_buf)),
     ]
     rtol, atol = tolerances(p0)
     return diagnose_tuple(("new_p", "new_buf"), expected, got, mistakes, rtol=rtol, atol=atol)
@@ -151,7 +165,19 @@ NESTEROV_STEP = Exercise(
     make_cases=_nesterov_cases,
     reference=_nesterov_reference,
     compare=_nesterov_compare,
-    hint="buf = g if buf is None else mu * buf + g; p = p - lr * (g + mu * buf); return (p, buf).",
+    hint="the buffer is exactly plain momentum's; only the step changes: it adds a look-ahead to the "
+         "gradient.",
+    hints=(
+        "torch's Nesterov, with b the buffer:\n"
+        "    first step:   b = g;   afterwards:   b ← μ·b + g      (the same buffer as plain momentum)\n"
+        "    then:         p ← p − η·(g + μ·b)                     (with the NEW b)\n"
+        "g + μ·b is where the momentum is about to carry you, rearranged so that only the gradient at "
+        "the current point is needed. The buffer you return is b, not the step.",
+        "Start from your momentum_step: the buffer part is unchanged (a clone of g when buf is None, "
+        "otherwise built out of place from the old buffer). Then form the step, the gradient plus μ "
+        "times the new buffer, as a separate tensor, and move p against it, scaled by lr. Return "
+        "(new_p, new_buf): the buffer, not the step.",
+    ),
     forbidden=OPTIMIZERS,
 )
 

@@ -53,7 +53,7 @@ def _torch_step(opt_class, p: torch.Tensor, g: torch.Tensor, state: dict, **hype
 
 
 def _uphill(names: str) -> str:
-    return f"p moved uphill: subtract the step, p = p - {names}"
+    return f"p moved uphill: the step {names} is subtracted from p"
 
 
 # ---------------------------------------------------------------- shared case builder
@@ -103,18 +103,18 @@ def _adagrad_compare(case: Case, expected, got) -> str | None:
     p, g, s = p0.double(), g0.double(), s0.double()
     s_new = s + g * g
     mistakes = [
-        ("sum_sq is wrong: accumulate the SQUARED gradient, sum_sq = sum_sq + g * g", (None, s + g)),
-        ("sum_sq should be the running sum of all squared gradients: add g * g to the old sum_sq",
-         (None, g * g)),
-        ("sum_sq is right but p is not: divide by the square root of the sum, sqrt(sum_sq) + eps",
+        ("sum_sq is wrong: it accumulates the SQUARED gradient, g ⊙ g, not g itself", (None, s + g)),
+        ("sum_sq should be the running sum of all squared gradients: this step's g² is added to the old "
+         "sum, not put in its place", (None, g * g)),
+        ("sum_sq is right but p is not: the step divides by the square root of the sum, √s + ε",
          (p - lr * g / (s_new + eps), s_new)),
-        ("sum_sq is right but p is not: eps goes outside the square root, sqrt(sum_sq) + eps",
+        ("sum_sq is right but p is not: ε goes outside the square root, √s + ε",
          (p - lr * g / torch.sqrt(s_new + eps), s_new)),
-        ("sum_sq is right but p is not: eps is missing, divide by sqrt(sum_sq) + eps",
+        ("sum_sq is right but p is not: ε is missing from the denominator, √s + ε",
          (p - lr * g / torch.sqrt(s_new), s_new)),
-        ("sum_sq is right but p is not: step with the NEW sum (add g * g first, then update p)",
+        ("sum_sq is right but p is not: step with the NEW sum (add this step's g² first, then update p)",
          (p - lr * g / (torch.sqrt(s) + eps), s_new)),
-        (_uphill("lr * g / (sqrt(sum_sq) + eps)"), (p + lr * g / (torch.sqrt(s_new) + eps), s_new)),
+        (_uphill("η·g / (√s + ε)"), (p + lr * g / (torch.sqrt(s_new) + eps), s_new)),
     ]
     rtol, atol = _tol(p0)
     return diagnose_tuple(("new_p", "new_sum_sq"), expected, got, mistakes, rtol=rtol, atol=atol)
@@ -127,7 +127,19 @@ ADAGRAD_STEP = Exercise(
     make_cases=_adagrad_cases,
     reference=_adagrad_reference,
     compare=_adagrad_compare,
-    hint="sum_sq = sum_sq + g * g; p = p - lr * g / (sqrt(sum_sq) + eps); defaults lr=1e-2, eps=1e-10.",
+    hint="each coordinate divides its step by the root of everything it has seen: the sum of ALL its "
+         "squared gradients so far, this one included.",
+    hints=(
+        "Element-wise, with s the running sum:\n"
+        "    s ← s + g ⊙ g            (this step's squared gradient joins the sum)\n"
+        "    p ← p − η · g / (√s + ε)  (with the NEW s; ε outside the root)\n"
+        "A coordinate that has seen large gradients gets a large s and takes small steps; s only grows, "
+        "so every step shrinks over time.",
+        "Two lines of tensor arithmetic, in this order: first the new sum (a new tensor, out of place), "
+        "then the new p from it, using torch's element-wise square root (sqrt) and adding eps after the "
+        "root. Return (new_p, new_sum_sq). The defaults in the signature (lr = 1e-2, eps = 1e-10) are "
+        "torch's.",
+    ),
     forbidden=OPTIMIZERS,
 )
 
@@ -152,22 +164,22 @@ def _rmsprop_compare(case: Case, expected, got) -> str | None:
     p, g, v = p0.double(), g0.double(), v0.double()
     v_new = alpha * v + (1 - alpha) * g * g
     mistakes = [
-        ("v is wrong: did you square the gradient? v = alpha * v + (1 - alpha) * g * g",
+        ("v is wrong: did you square the gradient? v averages g ⊙ g, not g",
          (None, alpha * v + (1 - alpha) * g)),
         ("v is wrong: alpha and 1 - alpha are swapped; the old average keeps the weight alpha",
          (None, (1 - alpha) * v + alpha * g * g)),
-        ("v is wrong: the (1 - alpha) factor on g * g is missing", (None, alpha * v + g * g)),
-        ("v is right but p is not: divide by the square root of v, sqrt(v) + eps",
+        ("v is wrong: the (1 - alpha) factor on the squared gradient is missing", (None, alpha * v + g * g)),
+        ("v is right but p is not: the step divides by the square root of v, √v + ε",
          (p - lr * g / (v_new + eps), v_new)),
-        ("v is right but p is not: eps goes outside the square root, sqrt(v) + eps",
+        ("v is right but p is not: ε goes outside the square root, √v + ε",
          (p - lr * g / torch.sqrt(v_new + eps), v_new)),
-        ("v is right but p is not: eps is missing, divide by sqrt(v) + eps",
+        ("v is right but p is not: ε is missing from the denominator, √v + ε",
          (p - lr * g / torch.sqrt(v_new), v_new)),
         ("v is right but p is not: step with the NEW v (update v first, then p)",
          (p - lr * g / (torch.sqrt(v) + eps), v_new)),
-        ("v is right but p is not: RMSprop (torch's) has no bias correction; divide by sqrt(v) + eps",
+        ("v is right but p is not: RMSprop (torch's) has no bias correction; divide by √v + ε as it is",
          (p - lr * g / (torch.sqrt(v_new / (1 - alpha)) + eps), v_new)),
-        (_uphill("lr * g / (sqrt(v) + eps)"), (p + lr * g / (torch.sqrt(v_new) + eps), v_new)),
+        (_uphill("η·g / (√v + ε)"), (p + lr * g / (torch.sqrt(v_new) + eps), v_new)),
     ]
     rtol, atol = _tol(p0)
     return diagnose_tuple(("new_p", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
@@ -180,8 +192,19 @@ RMSPROP_STEP = Exercise(
     make_cases=_rmsprop_cases,
     reference=_rmsprop_reference,
     compare=_rmsprop_compare,
-    hint="v = alpha * v + (1 - alpha) * g * g; p = p - lr * g / (sqrt(v) + eps); "
-         "defaults lr=1e-2, alpha=0.99, eps=1e-8.",
+    hint="AdaGrad's sum that only grows becomes a moving average that forgets: the old v keeps the weight "
+         "alpha, the new squared gradient gets the rest.",
+    hints=(
+        "Element-wise:\n"
+        "    v ← α·v + (1 − α)·g ⊙ g     (an exponential moving average of the squared gradient)\n"
+        "    p ← p − η · g / (√v + ε)     (with the NEW v; ε outside the root)\n"
+        "torch's RMSprop has no bias correction: early on, while v is still near 0, the steps are large, "
+        "and that is what the check expects.",
+        "The same shape as your adagrad_step, one change: the state is a weighted average of the old v "
+        "and this step's squared gradient (weights alpha and 1 − alpha) instead of a sum. Order: new v "
+        "first (out of place), then the new p from it with torch's sqrt, eps added after the root. "
+        "Return (new_p, new_v).",
+    ),
     forbidden=OPTIMIZERS,
 )
 
@@ -230,28 +253,31 @@ def _adam_compare(case: Case, expected, got) -> str | None:
     m_hat, v_hat = m_new / bc1, v_new / bc2
     right_mv = "m and v are right but p is not: "
     mistakes = [
-        ("m is right but v is not: did you square the gradient? v = beta2 * v + (1 - beta2) * g * g",
+        ("m is right but v is not: did you square the gradient? v averages g ⊙ g, m averages g",
          (None, m_new, b2 * v + (1 - b2) * g)),
-        ("m is right but v is not: the (1 - beta2) factor on g * g is missing", (None, m_new, b2 * v + g * g)),
+        ("m is right but v is not: the (1 - beta2) factor on the squared gradient is missing",
+         (None, m_new, b2 * v + g * g)),
         ("v is right but m is not: the (1 - beta1) factor on g is missing", (None, b1 * m + g, v_new)),
-        ("beta1 and beta2 are swapped: m uses beta1 = betas[0], v uses beta2 = betas[1]",
-         (None, b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g)),
-        (right_mv + "did you forget the bias correction? m_hat = m / (1 - beta1**t), "
-         "v_hat = v / (1 - beta2**t)", (step(m_new, v_new), m_new, v_new)),
-        (right_mv + "you bias-corrected m but not v (v_hat = v / (1 - beta2**t))",
+        ("beta1 and beta2 are swapped: m, the average of g, uses the first of betas; v, the average of "
+         "g², the second", (None, b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g)),
+        (right_mv + "did you forget the bias correction? m and v start at zero, so early on they are "
+         "too small by the factors (1 − β₁ᵗ) and (1 − β₂ᵗ): divide each by its factor before the step",
+         (step(m_new, v_new), m_new, v_new)),
+        (right_mv + "you bias-corrected m but not v: v needs its own factor, (1 − β₂ᵗ)",
          (step(m_hat, v_new), m_new, v_new)),
-        (right_mv + "you bias-corrected v but not m (m_hat = m / (1 - beta1**t))",
+        (right_mv + "you bias-corrected v but not m: m needs its own factor, (1 − β₁ᵗ)",
          (step(m_new, v_hat), m_new, v_new)),
         (right_mv + "the bias correction is off by one step: use the t you are given (t = 1 on the "
-         "first step), 1 - beta**t", (step(m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))), m_new, v_new)),
-        (right_mv + "the bias correction is off by one step: use the t you are given, 1 - beta**t",
+         "first step) as the power", (step(m_new / (1 - b1 ** (t - 1)), v_new / (1 - b2 ** (t - 1))),
+                                      m_new, v_new)),
+        (right_mv + "the bias correction is off by one step: use the t you are given as the power",
          (step(m_new / (1 - b1 ** (t + 1)), v_new / (1 - b2 ** (t + 1))), m_new, v_new)),
-        (right_mv + "eps goes outside the square root: sqrt(v_hat) + eps",
+        (right_mv + "ε goes outside the square root: √v̂ + ε",
          (step(m_hat, v_hat, eps_inside=True), m_new, v_new)),
-        (right_mv + "eps is missing: divide by sqrt(v_hat) + eps", (step(m_hat, v_hat, no_eps=True), m_new, v_new)),
+        (right_mv + "ε is missing from the denominator: √v̂ + ε", (step(m_hat, v_hat, no_eps=True), m_new, v_new)),
         (right_mv + "p was updated with the OLD m and v: update m and v first, then p",
          (step(m / bc1, v / bc2), m_new, v_new)),
-        (_uphill("lr * m_hat / (sqrt(v_hat) + eps)"), (2 * p - step(m_hat, v_hat), m_new, v_new)),
+        (_uphill("η·m̂ / (√v̂ + ε)"), (2 * p - step(m_hat, v_hat), m_new, v_new)),
     ]
     rtol, atol = _tol(p0)
     return diagnose_tuple(("new_p", "new_m", "new_v"), expected, got, mistakes, rtol=rtol, atol=atol)
@@ -264,8 +290,26 @@ ADAM_STEP = Exercise(
     make_cases=_adam_cases,
     reference=_adam_reference,
     compare=_adam_compare,
-    hint="m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; m_hat = m/(1-b1**t); v_hat = v/(1-b2**t); "
-         "p = p - lr*m_hat/(sqrt(v_hat)+eps).",
+    hint="Adam keeps two running averages, of the gradient and of its square, and both start at zero: "
+         "which one sees the squared gradient, and what does starting at zero do to the first steps?",
+    hints=(
+        "Adam = momentum (m, an average of g) + RMSprop (v, an average of g²), both corrected for "
+        "starting at zero. Element-wise, with t the number of this step (1 on the first):\n"
+        "    m ← β₁·m + (1 − β₁)·g             m̂ = m / (1 − β₁ᵗ)\n"
+        "    v ← β₂·v + (1 − β₂)·g ⊙ g         v̂ = v / (1 − β₂ᵗ)\n"
+        "    p ← p − η · m̂ / (√v̂ + ε)\n"
+        "Why the correction: after one step from zero, m = (1 − β₁)·g, only a tenth of g; dividing by "
+        "(1 − β₁¹) gives back g exactly. So on the first step m̂ = g, v̂ = g², and every coordinate moves "
+        "by almost exactly η: a handy sanity check.",
+        "In this order, all out of place:\n"
+        "  1. take beta1 and beta2 out of the betas pair;\n"
+        "  2. the new m and the new v (these two are what you return as the state, uncorrected);\n"
+        "  3. the corrected copies m_hat and v_hat, each divided by one minus its beta to the power t "
+        "(t is an int; Python's power operator works on floats);\n"
+        "  4. the new p from m_hat and v_hat, with torch's sqrt, eps added after the root.\n"
+        "Return (new_p, new_m, new_v): the state keeps the uncorrected averages, or the next step would "
+        "correct them twice.",
+    ),
     forbidden=OPTIMIZERS,
 )
 

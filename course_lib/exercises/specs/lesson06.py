@@ -105,30 +105,30 @@ def _adamw_compare(case: Case, expected, got) -> str | None:
     mistakes = [
         ("you added weight_decay * p to the gradient: that is L2 regularisation (Adam's "
          "weight_decay), which m and v then rescale. AdamW's m and v see only g, and the weights "
-         "shrink directly: p = p * (1 - lr * weight_decay)", (p - adam(m_l2, v_l2), m_l2, v_l2)),
-        ("m and v should see only the gradient g: the decay goes on the weights, "
-         "p = p * (1 - lr * weight_decay), not into the gradient", (None, m_l2, v_l2)),
-        (right_mv + "the weight decay is missing: first shrink p = p * (1 - lr * weight_decay), "
+         "shrink directly, by the factor (1 − ηλ)", (p - adam(m_l2, v_l2), m_l2, v_l2)),
+        ("m and v should see only the gradient g: the decay acts on the weights directly, not through "
+         "the gradient", (None, m_l2, v_l2)),
+        (right_mv + "the weight decay is missing: first shrink p by the factor (1 − ηλ), "
          "then take the Adam step", (p - step, m_new, v_new)),
-        (right_mv + "the decay is multiplied by the learning rate too: p = p * (1 - lr * "
-         "weight_decay), as torch does (a schedule on lr then scales the decay)",
-         (p * (1 - wd) - step, m_new, v_new)),
-        (right_mv + "decay the OLD weights: p = p * (1 - lr * weight_decay) first, then subtract "
-         "the Adam step (you shrank p after the step)", ((p - step) * (1 - lr * wd), m_new, v_new)),
-        (right_mv + "the weights should shrink: multiply by (1 - lr * weight_decay), not "
-         "(1 + lr * weight_decay)", (p * (1 + lr * wd) - step, m_new, v_new)),
-        (right_mv + "did you forget the bias correction? m_hat = m / (1 - beta1**t), "
-         "v_hat = v / (1 - beta2**t)", (decayed - adam(m_new, v_new, correct=False), m_new, v_new)),
+        (right_mv + "the decay is multiplied by the learning rate too, (1 − ηλ), as torch does (a "
+         "schedule on lr then scales the decay)", (p * (1 - wd) - step, m_new, v_new)),
+        (right_mv + "decay the OLD weights: shrink p first, then subtract the Adam step (you shrank p "
+         "after the step)", ((p - step) * (1 - lr * wd), m_new, v_new)),
+        (right_mv + "the weights should shrink: the factor is (1 − ηλ), below 1, not (1 + ηλ)",
+         (p * (1 + lr * wd) - step, m_new, v_new)),
+        (right_mv + "did you forget the bias correction? m and v start at zero, so early on they are "
+         "too small by the factors (1 − β₁ᵗ) and (1 − β₂ᵗ): divide each by its factor before the step",
+         (decayed - adam(m_new, v_new, correct=False), m_new, v_new)),
         (right_mv + "the bias correction is off by one step: use the t you are given (t = 1 on "
          "the first step)", (decayed - lr * (m_new / (1 - b1 ** (t - 1))) / (
              torch.sqrt(v_new / (1 - b2 ** (t - 1))) + eps), m_new, v_new) if t > 1 else None),
-        (right_mv + "eps goes outside the square root: sqrt(v_hat) + eps",
+        (right_mv + "ε goes outside the square root: √v̂ + ε",
          (decayed - adam(m_new, v_new, eps_inside=True), m_new, v_new)),
-        ("m is right but v is not: did you square the gradient? v = beta2 * v + (1 - beta2) * g * g",
+        ("m is right but v is not: did you square the gradient? v averages g ⊙ g, m averages g",
          (None, m_new, b2 * v + (1 - b2) * g)),
-        ("beta1 and beta2 are swapped: m uses beta1 = betas[0], v uses beta2 = betas[1]",
-         (None, b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g)),
-        ("p moved uphill: subtract the Adam step, p = p - lr * m_hat / (sqrt(v_hat) + eps)",
+        ("beta1 and beta2 are swapped: m, the average of g, uses the first of betas; v, the average of "
+         "g², the second", (None, b2 * m + (1 - b2) * g, b1 * v + (1 - b1) * g * g)),
+        ("p moved uphill: the Adam step η·m̂ / (√v̂ + ε) is subtracted from the decayed p",
          (decayed + step, m_new, v_new)),
     ]
     rtol, atol = _tol(p0)
@@ -142,8 +142,23 @@ ADAMW_STEP = Exercise(
     make_cases=_adamw_cases,
     reference=_adamw_reference,
     compare=_adamw_compare,
-    hint="p = p * (1 - lr*wd) first; then m, v, m_hat, v_hat from g alone exactly as in Adam, and "
-         "p = p - lr * m_hat / (sqrt(v_hat) + eps).",
+    hint="AdamW = shrink the weights directly, then an ordinary Adam step that sees the gradient alone; "
+         "the decay never goes into the gradient.",
+    hints=(
+        "In torch's order, with λ the weight decay and t the number of this step (1 on the first):\n"
+        "    p ← p·(1 − ηλ)                   decay first, from the old p\n"
+        "    m ← β₁·m + (1 − β₁)·g            m̂ = m / (1 − β₁ᵗ)\n"
+        "    v ← β₂·v + (1 − β₂)·g ⊙ g        v̂ = v / (1 − β₂ᵗ)\n"
+        "    p ← p − η · m̂ / (√v̂ + ε)\n"
+        "Adding λp to the gradient instead (L2) would let v rescale the decay: weights with large "
+        "gradients would hardly be decayed. Decoupling keeps the shrinkage the same for every weight.",
+        "Take your adam_step from lesson 05 and put one line in front of it: the decayed p, a new tensor, "
+        "the old p times one minus lr times weight_decay. Everything after that is Adam unchanged, "
+        "computed from g alone (beta1 and beta2 from betas, new m and v, the corrected m_hat and v_hat, "
+        "the step with torch's sqrt), and the step is subtracted from the decayed p. Return (new_p, "
+        "new_m, new_v) with the uncorrected m and v. A zero gradient still moves p: the decay shrinks "
+        "it and the momentum in m carries it on.",
+    ),
     forbidden=OPTIMIZERS,
 )
 
@@ -249,7 +264,7 @@ def _split_compare(case: Case, expected, got) -> str | None:
     def rule(decays) -> set:
         return {name for name, shape in named_shapes if decays(name, len(shape))}
 
-    by_ndim = "decide by the number of dimensions: decay exactly the tensors with len(shape) >= 2"
+    by_ndim = "decide by the number of dimensions: decay exactly the tensors with 2 or more dimensions"
     by_name = ("you decided by the name: LayerNorm / BatchNorm scales are 1-D and called ...weight too, "
                "yet must not be decayed, and a raw matrix (a projection, a position table) may have no "
                "'weight' in its name, yet must be; " + by_ndim)
@@ -264,13 +279,13 @@ def _split_compare(case: Case, expected, got) -> str | None:
         ("0-dim parameters (a learnable scalar) are decayed: only tensors with 2 or more dimensions are",
          rule(lambda name, k: k != 1)),
         ("2-D weight matrices (Linear layers, embedding tables) should be decayed too: the rule is "
-         "len(shape) >= 2, not > 2", rule(lambda name, k: k > 2)),
+         "2 or more dimensions, not more than 2", rule(lambda name, k: k > 2)),
         ("embedding / position tables are 2-D and are decayed here, as in GPT-2 and nanoGPT: " + by_ndim,
          rule(lambda name, k: k >= 2 and "emb" not in name)),
-        ("every parameter is decayed: biases, norm scales and scalars (len(shape) < 2) are not",
+        ("every parameter is decayed: biases, norm scales and scalars (0 or 1 dimension) are not",
          set(names)),
-        ("nothing is decayed: weight matrices, embeddings and convolution kernels (len(shape) >= 2) are",
-         set()),
+        ("nothing is decayed: weight matrices, embeddings and convolution kernels (2 or more dimensions) "
+         "are", set()),
     ]
     message = diagnose_exact(set(exp_decay), set(decay), mistakes)
     if message:
@@ -291,8 +306,19 @@ SPLIT_DECAY_GROUPS = Exercise(
     make_cases=_split_cases,
     reference=_split_reference,
     compare=_split_compare,
-    hint="decay a parameter exactly when len(shape) >= 2; keep the order of named_shapes; return "
-         "(decay_names, no_decay_names).",
+    hint="the rule looks at the shape, never the name: how many dimensions does a weight matrix have, "
+         "and how many does a bias or a LayerNorm scale have?",
+    hints=(
+        "GPT-2's rule: decay exactly the tensors with 2 or more dimensions (Linear and convolution "
+        "weights, embedding tables), and leave those with 0 or 1 dimension alone (biases, norm scales "
+        "and shifts, learnable scalars). A norm scale is called ...weight, yet its neutral value is 1 "
+        "and decay would pull it to 0; a raw projection matrix may have no 'weight' in its name, yet it "
+        "is a matrix. The number of dimensions of a shape tuple is its length; () has 0.",
+        "Two empty lists, then one pass over named_shapes in order: unpack each (name, shape) pair, and "
+        "append the NAME (not the pair) to the decay list when the shape has at least two entries, to "
+        "the other list otherwise. Return the two lists as a tuple, decay first. One pass keeps both "
+        "lists in the order of named_shapes, and every name lands in exactly one of them.",
+    ),
 )
 
 
@@ -337,16 +363,16 @@ def _memory_compare(case: Case, expected, got) -> str | None:
         return torch.tensor(float(x), dtype=F64)
 
     mistakes = [
-        ("that is the optimizer state alone: add the weights themselves (1 + states_per_param values "
-         "per parameter)", t(n * b * s / _GB)),
+        ("that is the optimizer state alone: add the weights themselves (per parameter, one weight "
+         "plus its states_per_param state values)", t(n * b * s / _GB)),
         ("that is the weights alone: the optimizer also keeps states_per_param values per parameter "
          "(m and v for AdamW)", t(n * b / _GB)),
         ("you counted the gradients too: this exercise counts the weights and the optimizer state "
-         "only, (1 + states_per_param) values per parameter", t(n * b * (2 + s) / _GB)),
-        ("GB here means 10**9 bytes (divide by 1e9), not GiB (2**30 bytes)", t(total / 2 ** 30)),
+         "only, one weight plus states_per_param values per parameter", t(n * b * (2 + s) / _GB)),
+        ("GB here means 10^9 bytes, not GiB (2^30 bytes)", t(total / 2 ** 30)),
         ("bytes_per_value is already in bytes: don't multiply by 8 (that gives bits)", t(total * 8 / _GB)),
-        ("that is the number of bytes: return gigabytes, bytes / 1e9", t(total)),
-        ("that is megabytes: a gigabyte is 10**9 bytes, divide by 1e9", t(total / 1e6)),
+        ("that is the number of bytes: return gigabytes (10^9 bytes each)", t(total)),
+        ("that is megabytes: a gigabyte is 10^9 bytes", t(total / 1e6)),
         ("use true division (/), not floor division (//): the answer need not be a whole number",
          t(total // _GB)),
     ]
@@ -360,7 +386,20 @@ WEIGHTS_AND_STATE_GB = Exercise(
     make_cases=_memory_cases,
     reference=_memory_reference,
     compare=_memory_compare,
-    hint="n_params * bytes_per_value * (1 + states_per_param) bytes, divided by 1e9.",
+    hint="count values first (each parameter's weight plus its optimizer states), then bytes, then "
+         "gigabytes.",
+    hints=(
+        "Per parameter the memory holds the weight itself and states_per_param optimizer values (m and "
+        "v for Adam and AdamW, the momentum buffer for SGD with momentum, nothing for plain SGD), each "
+        "of bytes_per_value bytes:\n"
+        "    GB = n · b · (1 + s) / 10⁹\n"
+        "GB as GPU memory is sold: 10⁹ bytes, not 2³⁰. By hand: 70·10⁹ parameters in float32 with AdamW "
+        "is 70·10⁹ · 4 · 3 / 10⁹ = 840 GB.",
+        "Three quantities in a row: the number of stored values (parameters times values per "
+        "parameter), the number of bytes (values times bytes_per_value), and gigabytes (bytes over "
+        "1e9, with true division: the answer need not be whole). Return a Python float; gradients and "
+        "activations are not counted here.",
+    ),
 )
 
 

@@ -89,28 +89,28 @@ def _cosine_compare(case: Case, expected, got) -> str | None:
     s = min(step, T)
     mistakes = []
     if step < W:
-        off_by_one = ("the warmup is off by one: the ramp is peak_lr * (step + 1) / (warmup_steps + 1), "
-                      "so step 0 already trains and the peak comes exactly at step = warmup_steps")
+        off_by_one = ("the warmup is off by one: the ramp is η·(t + 1)/(W + 1), so step 0 already "
+                      "trains and the peak comes exactly at step t = W")
         mistakes += [(off_by_one, _t(peak * step / W)), (off_by_one, _t(peak * (step + 1) / W)),
-                     ("the warmup ramps up to peak_lr (step + 1) / (warmup_steps + 1): the floor plays no "
+                     ("the warmup ramps straight up to the peak, η·(t + 1)/(W + 1): the floor plays no "
                       "part in it", _t(peak * (floor + (1 - floor) * (step + 1) / (W + 1))))]
     else:
         progress = (s - W) / (T - W)
         mistakes += [
-            ("the floor is missing: the cosine ends at floor * peak_lr, lr = peak_lr * (floor + "
-             "(1 - floor) * (1 + cos(pi * progress)) / 2)", _t(peak * _cos(progress))),
-            ("floor is a fraction of the peak: the lr ends at floor * peak_lr, not at floor (and "
-             "everything is multiplied by peak_lr)", _t(floor + (peak - floor) * _cos(progress))),
-            ("the cosine part is scaled by (1 - floor): lr = peak_lr * (floor + (1 - floor) * "
-             "(1 + cos(pi * progress)) / 2), so it starts at peak_lr", _t(peak * (floor + _cos(progress)))),
-            ("after total_steps the lr stays at the floor: use min(step, total_steps) (torch's "
+            ("the floor is missing: the cosine should end at f·η, not at 0 (it falls over the part "
+             "above the floor, (1 − f)·η)", _t(peak * _cos(progress))),
+            ("floor is a fraction of the peak: the lr ends at f·η, not at f (and everything is "
+             "multiplied by the peak)", _t(floor + (peak - floor) * _cos(progress))),
+            ("the cosine part is scaled by (1 − f), so that the schedule starts at the peak and ends at "
+             "f·η", _t(peak * (floor + _cos(progress)))),
+            ("after total_steps the lr stays at the floor: the progress stops at min(t, T) (torch's "
              "CosineAnnealingLR climbs back up instead)",
              _t(peak * (floor + (1 - floor) * _cos((step - W) / (T - W))))),
-            ("the cosine runs from the end of the warmup to total_steps: progress = (step - "
-             "warmup_steps) / (total_steps - warmup_steps)", _t(peak * (floor + (1 - floor) * _cos(s / T)))),
-            ("the cosine runs over total_steps - warmup_steps steps: progress = (step - warmup_steps) "
-             "/ (total_steps - warmup_steps)", _t(peak * (floor + (1 - floor) * _cos((s - W) / T)))),
-            ("use half a cosine, (1 + cos(pi * progress)) / 2, which falls from 1 to 0",
+            ("the cosine runs from the end of the warmup to total_steps: its progress is 0 at t = W "
+             "and 1 at t = T", _t(peak * (floor + (1 - floor) * _cos(s / T)))),
+            ("the cosine runs over T − W steps, not T: its progress is 0 at t = W and 1 at t = T",
+             _t(peak * (floor + (1 - floor) * _cos((s - W) / T)))),
+            ("use half a cosine, (1 + cos(πx))/2, which falls from 1 to 0 as x goes from 0 to 1",
              _t(peak * (floor + (1 - floor) * math.cos(math.pi * progress)))),
         ]
     mistakes.append(("that is the multiplier: multiply it by peak_lr", _t(expected / peak)))
@@ -124,8 +124,21 @@ WARMUP_COSINE_LR = Exercise(
     make_cases=_cosine_cases,
     reference=_cosine_reference,
     compare=_cosine_compare,
-    hint="step < W: peak*(step+1)/(W+1); else progress = (min(step, T) - W)/(T - W) and "
-         "lr = peak*(floor + (1 - floor)*(1 + cos(pi*progress))/2).",
+    hint="two pieces: a straight ramp up to the peak during the warmup, then half a cosine from the peak "
+         "down to the floor, which holds after the end.",
+    hints=(
+        "With t = step, W = warmup_steps, T = total_steps, η = peak_lr and f = floor:\n"
+        "    t < W:   lr = η·(t + 1)/(W + 1)                 (step 0 already trains; the peak at t = W)\n"
+        "    t ≥ W:   x = (min(t, T) − W)/(T − W)            (0 at the peak, 1 at the end, held after)\n"
+        "             lr = η·(f + (1 − f)·(1 + cos(πx))/2)\n"
+        "Check by hand with W = 10, T = 110: step 0 gives η/11, step 10 gives η, step 60 gives 0.55·η, "
+        "and step 110 and every later step give 0.1·η.",
+        "An early return for the warmup, then three numbers in a row for the decay: the step capped at "
+        "total_steps (the built-in min), the progress from that capped step, and the half-cosine "
+        "factor from the math module (cos and pi), which falls from 1 to 0. The learning rate is the "
+        "peak times the floor plus (1 − floor) times that factor. Everything is a Python float; no "
+        "torch needed.",
+    ),
     forbidden=("course_lib.schedules", "torch.optim.lr_scheduler"),
 )
 
@@ -174,30 +187,28 @@ def _wsd_compare(case: Case, expected, got) -> str | None:
 
     mistakes = []
     if step < W:
-        off_by_one = ("the warmup is off by one: the ramp is peak_lr * (step + 1) / (warmup_steps + 1), "
-                      "so step 0 already trains and the peak comes exactly at step = warmup_steps")
+        off_by_one = ("the warmup is off by one: the ramp is η·(t + 1)/(W + 1), so step 0 already "
+                      "trains and the peak comes exactly at step t = W")
         mistakes += [(off_by_one, _t(peak * step / W)), (off_by_one, _t(peak * (step + 1) / W))]
     else:
         progress = max(s - start, 0) / D
         mistakes += [
-            ("the decay takes only the LAST decay_steps steps: it starts at step total_steps - "
-             "decay_steps, and the lr stays at peak_lr from the end of the warmup until then",
-             linear((s - W) / (T - W))),
+            ("the decay takes only the LAST decay_steps steps: it starts at step T − D, and the lr "
+             "stays at the peak from the end of the warmup until then", linear((s - W) / (T - W))),
             ("decay_steps is the length of the decay, not the step where it starts: the decay runs "
-             "from total_steps - decay_steps to total_steps", linear(max(s - D, 0) / (T - D))),
-            ("after total_steps the lr stays at the floor: use min(step, total_steps), or it keeps "
-             "falling below the floor", linear(max(step - start, 0) / D)),
-            ("the floor is missing: the decay ends at floor * peak_lr, lr = peak_lr * (floor + "
-             "(1 - floor) * (1 - progress))", _t(peak * (1 - progress))),
-            ("floor is a fraction of the peak: the lr ends at floor * peak_lr, not at floor (and "
-             "everything is multiplied by peak_lr)", _t(floor + (peak - floor) * (1 - progress))),
-            ("the decay here is linear, 1 - progress (the library's default shape is 1 - sqrt(progress))",
+             "from T − D to T", linear(max(s - D, 0) / (T - D))),
+            ("after total_steps the lr stays at the floor: the progress stops at min(t, T), or the lr "
+             "keeps falling below the floor", linear(max(step - start, 0) / D)),
+            ("the floor is missing: the decay should end at f·η, not at 0 (it falls over the part above "
+             "the floor, (1 − f)·η)", _t(peak * (1 - progress))),
+            ("floor is a fraction of the peak: the lr ends at f·η, not at f (and everything is "
+             "multiplied by the peak)", _t(floor + (peak - floor) * (1 - progress))),
+            ("the decay here is linear, 1 − x (the library's default shape is 1 − √x)",
              _t(peak * (floor + (1 - floor) * (1 - math.sqrt(progress))))),
-            ("the decay here is linear, 1 - progress, not a cosine",
+            ("the decay here is linear, 1 − x, not a cosine",
              _t(peak * (floor + (1 - floor) * _cos(progress)))),
-            ("the decay is off by one step: progress = (step - (total_steps - decay_steps)) / "
-             "decay_steps, 0 at the first step of the decay and 1 at total_steps",
-             linear(min(max(s - start + 1, 0) / D, 1.0))),
+            ("the decay is off by one step: its progress x is 0 at the first step of the decay, t = T − D, "
+             "and 1 at t = T", linear(min(max(s - start + 1, 0) / D, 1.0))),
         ]
     mistakes.append(("that is the multiplier: multiply it by peak_lr", _t(expected / peak)))
     return diagnose("the learning rate", _t(expected), _t(value), mistakes, rtol=_RTOL, atol=_ATOL)
@@ -210,8 +221,22 @@ WSD_LR = Exercise(
     make_cases=_wsd_cases,
     reference=_wsd_reference,
     compare=_wsd_compare,
-    hint="step < W: peak*(step+1)/(W+1); step < T - D: peak; else progress = (min(step, T) - (T - D))/D "
-         "and lr = peak*(floor + (1 - floor)*(1 - progress)).",
+    hint="three pieces: the same warmup ramp, then the peak held flat, then a straight line down to the "
+         "floor over the LAST decay_steps steps, held after the end.",
+    hints=(
+        "With D = decay_steps and the rest as in warmup_cosine_lr, the decay starts at step T − D:\n"
+        "    t < W:            lr = η·(t + 1)/(W + 1)\n"
+        "    W ≤ t < T − D:    lr = η                              (the stable plateau)\n"
+        "    t ≥ T − D:        x = (min(t, T) − (T − D))/D         (0 where the decay starts, 1 at T)\n"
+        "                      lr = η·(f + (1 − f)·(1 − x))\n"
+        "Check by hand with W = 10, D = 20, T = 100, f = 0: the peak from step 10 to step 80, 0.5·η at "
+        "step 90, and 0 from step 100 on.",
+        "Compute the step where the decay starts (total_steps minus decay_steps) once, at the top. "
+        "Then two early returns, the warmup ramp and the plateau (just the peak), each guarded by a "
+        "comparison of step with the start of the next piece. What is left is the decay: the progress "
+        "from the step capped at total_steps (the built-in min), and the peak times the floor plus "
+        "(1 − floor) times one minus the progress. Python floats throughout.",
+    ),
     forbidden=("course_lib.schedules", "torch.optim.lr_scheduler"),
 )
 

@@ -129,11 +129,11 @@ def _global_compare(case: Case, expected, got) -> str | None:
     after = _norm(g * _coef(max_norm, total))
     exp_flat = _flat(exp_clipped)
     mistakes = [
-        ("you clipped each tensor by its own norm: global clipping scales ALL the gradients by one "
-         "factor, max_norm / (total_norm + 1e-6), with total_norm the norm of all of them together",
+        ("you clipped each tensor by its own norm: global clipping scales ALL the gradients by ONE "
+         "factor, computed from the norm of all of them together, as if they were one long vector",
          (per_tensor, None)),
-        ("you scaled small gradients UP: when total_norm <= max_norm leave them as they are (clamp "
-         "the factor at 1, min(1, max_norm / (total_norm + 1e-6)))", (g * _coef(max_norm, total, clamp=False), None)),
+        ("you scaled small gradients UP: when the total norm is already at most max_norm they stay as "
+         "they are (the factor is capped at 1)", (g * _coef(max_norm, total, clamp=False), None)),
         ("the clipped gradients are right but total_norm is not: return the norm BEFORE clipping "
          "(what clip_grad_norm_ returns; you log it to watch for spikes)", (exp_flat, after)),
         ("that is the L1 norm (sum of absolute values): use the L2 norm, sqrt of the sum of squares",
@@ -143,9 +143,9 @@ def _global_compare(case: Case, expected, got) -> str | None:
         ("the global norm is sqrt of the sum of squares over ALL entries (the norm of the per-tensor "
          "norms), not the sum of the per-tensor norms", (g * _coef(max_norm, norms_sum), norms_sum)),
         ("the norm sums the squares (no mean): sqrt(sum of all squared entries)", (g * _coef(max_norm, rms), rms)),
-        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (total_norm + 1e-6)",
+        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (‖g‖ + 10⁻⁶)",
          (g * _coef(max_norm, total, eps=0.0), None)),
-        ("the factor is upside down: scale by max_norm / total_norm, which is < 1 when clipping",
+        ("the factor is upside down: it is max_norm over the norm, which is below 1 when clipping",
          (g * torch.clamp((total + EPS) / max_norm, max=1.0), None)),
     ]
     return diagnose_tuple(("clipped_grads", "total_norm"), (exp_flat, exp_norm), (_flat(clipped), norm),
@@ -159,8 +159,24 @@ CLIP_GLOBAL_NORM = Exercise(
     make_cases=_clip_cases,
     reference=_global_reference,
     compare=_global_compare,
-    hint="total = sqrt(sum over all tensors of (g**2).sum()); c = min(1, max_norm / (total + 1e-6)); "
-         "return ([c * g for g in grads], total).",
+    hint="treat all the gradients as ONE long vector: one norm for all of them, one factor for all of "
+         "them, and never a factor above 1.",
+    hints=(
+        "For gradient tensors g_1, ..., g_k:\n"
+        "    ‖g‖ = √(Σ_i Σ_j g_ij²)                  (every entry of every tensor, squared and summed)\n"
+        "    c = min(1, max_norm / (‖g‖ + 10⁻⁶))\n"
+        "    g_i ← c·g_i for every i\n"
+        "The direction of the whole update is kept; only its length changes, and only when it is "
+        "longer than max_norm. Return the clipped copies and ‖g‖ measured BEFORE clipping (what "
+        "clip_grad_norm_ returns, the number you log to watch for spikes).",
+        "Three steps:\n"
+        "  1. one 0-dim tensor per gradient, the sum of its squared entries; stack them (torch.stack), "
+        "sum, and take the square root (sqrt): the total norm;\n"
+        "  2. the factor: max_norm over (total norm + 1e-6), capped at 1 with torch.clamp (its max "
+        "argument); it stays a 0-dim tensor, which broadcasts against any shape;\n"
+        "  3. a new list with each gradient times the factor (out of place: never mul_ on the inputs).\n"
+        "Return (that list, the total norm).",
+    ),
     forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
@@ -187,14 +203,16 @@ def _per_tensor_compare(case: Case, expected, got) -> str | None:
 
     mistakes = [
         ("you used ONE factor for all tensors (global clipping): here each tensor gets its own, "
-         "min(1, max_norm / (norm of that tensor + 1e-6))", g * _coef(max_norm, _norm(g))),
-        ("you scaled small gradients UP: a tensor whose norm is <= max_norm stays as it is (clamp the "
-         "factor at 1)", each(_norm, clamp=False)),
+         "computed from its own norm", g * _coef(max_norm, _norm(g))),
+        ("you scaled small gradients UP: a tensor whose norm is at most max_norm stays as it is (its "
+         "factor is capped at 1)", each(_norm, clamp=False)),
         ("you clamped each entry to [-max_norm, max_norm] (clip_grad_value_): clip each tensor's NORM, "
          "which keeps its direction", g.clamp(-max_norm, max_norm)),
-        ("that is the L1 norm: use the L2 norm of each tensor, sqrt((g**2).sum())", each(lambda t: t.abs().sum())),
-        ("the square root is missing: each tensor's norm is sqrt((g**2).sum())", each(lambda t: (t ** 2).sum())),
-        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (norm + 1e-6)", each(_norm, eps=0.0)),
+        ("that is the L1 norm: use the L2 norm of each tensor, the square root of the sum of its "
+         "squared entries", each(lambda t: t.abs().sum())),
+        ("the square root is missing: each tensor's norm is the square root of the sum of its squared "
+         "entries", each(lambda t: (t ** 2).sum())),
+        ("add 1e-6 to the norm before dividing, as torch does: max_norm / (‖g_i‖ + 10⁻⁶)", each(_norm, eps=0.0)),
     ]
     return diagnose("the clipped gradients", _flat(expected), _flat(got), mistakes, rtol=rtol, atol=atol)
 
@@ -206,7 +224,19 @@ CLIP_PER_TENSOR = Exercise(
     make_cases=_clip_cases,
     reference=_per_tensor_reference,
     compare=_per_tensor_compare,
-    hint="for each g: c = min(1, max_norm / (sqrt((g**2).sum()) + 1e-6)); return [c * g for each g].",
+    hint="the same rule as global clipping, applied to each tensor on its own: every tensor gets its own "
+         "norm and its own factor.",
+    hints=(
+        "For each gradient tensor g_i separately:\n"
+        "    c_i = min(1, max_norm / (‖g_i‖ + 10⁻⁶)),    g_i ← c_i·g_i\n"
+        "with ‖g_i‖ the L2 norm of that tensor alone. Where one tensor dominates, global clipping "
+        "shrinks everything by the same factor; per-tensor clipping shrinks the big tensor and leaves "
+        "the small ones, so the direction of the whole update bends towards them.",
+        "A loop over the gradients that builds a new list: for each tensor, its norm (square root of "
+        "the sum of its squared entries, a 0-dim tensor), its factor (max_norm over norm + 1e-6, "
+        "capped at 1 with torch.clamp), and the tensor times its factor appended to the list. Return "
+        "only the list (no norms this time), and never change the inputs in place.",
+    ),
     forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
@@ -321,8 +351,8 @@ def _spike_compare(case: Case, expected, got) -> str | None:
          _spikes(norms, factor, window, strict=False)),
         ("use the median of the window, not its mean: one spike in the window inflates the mean and "
          "hides the next spike", _spikes(norms, factor, window, stat=mean)),
-        ("the window is the `window` norms BEFORE step i, grad_norms[i - window:i]: don't include "
-         "step i itself", _spikes(norms, factor, window, history=lambda i: norms[i - window + 1:i + 1])),
+        ("the window is the `window` norms just BEFORE step i: don't include step i itself",
+         _spikes(norms, factor, window, history=lambda i: norms[i - window + 1:i + 1])),
         ("only steps with a full window of history are checked (i >= window): earlier steps are never "
          "spikes", _spikes(norms, factor, window, start=1)),
         ("compare with the median of the last `window` norms, not with the median of the whole run",
@@ -331,9 +361,9 @@ def _spike_compare(case: Case, expected, got) -> str | None:
          _spikes(norms, factor, window, history=lambda i: norms[:i])),
         ("compare with the median of the previous `window` norms, not just the previous norm",
          _spikes(norms, factor, window, history=lambda i: norms[i - 1:i])),
-        ("the window is off by one: use the `window` norms just before step i, grad_norms[i - window:i]",
-         _spikes(norms, factor, window, history=lambda i: norms[max(0, i - window - 1):i - 1])),
-        ("the window is off by one: use exactly `window` norms, grad_norms[i - window:i]",
+        ("the window is off by one: use the `window` norms just before step i, the last one being "
+         "step i − 1", _spikes(norms, factor, window, history=lambda i: norms[max(0, i - window - 1):i - 1])),
+        ("the window is off by one: use exactly `window` norms, steps i − window to i − 1",
          _spikes(norms, factor, window, history=lambda i: norms[max(0, i - window + 1):i])),
     ]
     message = diagnose_exact(list(expected), got, mistakes)
@@ -359,8 +389,20 @@ FIND_SPIKES = Exercise(
     make_cases=_spike_cases,
     reference=_spike_reference,
     compare=_spike_compare,
-    hint="for i in range(window, len(grad_norms)): flag i if grad_norms[i] > factor * "
-         "statistics.median(grad_norms[i - window:i]).",
+    hint="a spike stands far above the recent normal level: compare each norm with the median of the "
+         "`window` norms just before it.",
+    hints=(
+        "With n_i the norm at step i, step i is a spike when\n"
+        "    n_i > factor · median(n_(i−window), ..., n_(i−1))       (the `window` norms before it)\n"
+        "Step i is not in its own window; only steps with a full window are checked (i ≥ window), so "
+        "earlier steps are never spikes; and exactly factor times the median is not a spike. The "
+        "median, not the mean: one earlier spike in the window would drag a mean up and hide the next "
+        "one.",
+        "One loop over the step indices, from `window` up to the last index. For each i: the slice of "
+        "grad_norms that ends just before i and holds `window` values, its median (the statistics "
+        "module has one), and a strict comparison; append i when it holds. Return the list of indices "
+        "(ints, in increasing order, empty when there is no spike), not the norms.",
+    ),
 )
 
 

@@ -66,11 +66,11 @@ def _sweep_compare(case: Case, expected, got) -> str | None:
     if isinstance(got, (list, tuple, torch.Tensor)) and not (isinstance(got, torch.Tensor) and got.dim() != 1):
         count = got.numel() if isinstance(got, torch.Tensor) else len(got)
         if count == n + 1:
-            return (f"one lr too many: num_iters = {n} lrs, endpoints included (i = 0 .. num_iters - 1 "
-                    "and the exponent i / (num_iters - 1))")
+            return (f"one lr too many: num_iters = {n} lrs, both endpoints included (N lrs are N − 1 "
+                    "equal steps on a log scale)")
         if count == n - 1:
-            return (f"one lr too few: return num_iters = {n} lrs with both endpoints (i = 0 .. "
-                    "num_iters - 1 and the exponent i / (num_iters - 1))")
+            return (f"one lr too few: return num_iters = {n} lrs with both endpoints (N lrs are N − 1 "
+                    "equal steps on a log scale)")
     values, problem = number_list("the lrs", got, n)
     if problem:
         return problem
@@ -79,14 +79,13 @@ def _sweep_compare(case: Case, expected, got) -> str | None:
     mistakes = [
         ("the lrs are spaced linearly: the sweep is geometric, each lr the previous one times the same "
          "factor (spaced evenly on a log scale)", _t(np.linspace(s, e, n))),
-        ("the last lr should be end_lr: the exponent is i / (num_iters - 1), so i = num_iters - 1 "
-         "lands exactly on it", _t(s * ratio ** (i / n))),
+        ("the last lr should be end_lr: with N lrs there are N − 1 steps between the endpoints, so the "
+         "exponent reaches 1 at the last index", _t(s * ratio ** (i / n))),
         ("the first lr should be start_lr (i = 0 gives exponent 0)", _t(s * ratio ** ((i + 1) / n))),
         ("the sweep runs backwards: start at start_lr and end at end_lr", _t(list(reversed(expected)))),
-        ("np.logspace / torch.logspace take exponents (log10 of the lrs), not the lrs themselves: "
-         "np.geomspace(start_lr, end_lr, num_iters) takes the lrs",
-         _t(np.logspace(s, e, n)) if e < 300 else None),
-        ("the exponent is i / (num_iters - 1), not (i / (num_iters - 1)) ** 2 or similar: every step "
+        ("np.logspace / torch.logspace take exponents (log10 of the lrs), not the lrs themselves "
+         "(np.geomspace takes the lrs)", _t(np.logspace(s, e, n)) if e < 300 else None),
+        ("the exponent grows linearly with i, i/(N − 1), not its square or similar: every step "
          "multiplies the lr by the same factor", _t(s * ratio ** ((i / (n - 1)) ** 2))),
     ]
     mistakes = [(m, c) for m, c in mistakes if c is not None]
@@ -100,7 +99,19 @@ EXPONENTIAL_LR_SCHEDULE = Exercise(
     make_cases=_sweep_cases,
     reference=_sweep_reference,
     compare=_sweep_compare,
-    hint="lr_i = start_lr * (end_lr / start_lr) ** (i / (num_iters - 1)) for i in range(num_iters).",
+    hint="every step multiplies the learning rate by the same factor, so the lrs are evenly spaced on a "
+         "log scale, from start_lr to end_lr, both included.",
+    hints=(
+        "With N = num_iters lrs from η_start to η_end, both included:\n"
+        "    η_i = η_start · (η_end / η_start)^(i/(N − 1)),     i = 0, 1, ..., N − 1\n"
+        "i = 0 gives η_start and i = N − 1 gives η_end; in between, each lr is the previous one times "
+        "(η_end/η_start)^(1/(N − 1)). Every decade gets the same number of steps: 1e-7..1e-6 is swept as "
+        "carefully as 1..10.",
+        "A list of N Python floats, one per index i from 0 to N − 1 (a list comprehension over the "
+        "indices is one line): the ratio of the two endpoints, raised to i over (N − 1), times start_lr. "
+        "Or np.geomspace, which takes the endpoints and the count directly (convert its values to "
+        "floats); not np.logspace, which takes exponents.",
+    ),
     forbidden=("course_lib.lr_finder",),
 )
 
@@ -160,19 +171,20 @@ def _smooth_compare(case: Case, expected, got) -> str | None:
             problem += " (one smoothed value per loss)"
         return problem
     mistakes = [
-        ("the bias correction is missing: divide the running average by (1 - beta ** i), i counted "
-         "from 1; without it the first values are pulled towards 0", _t(_ema(losses, beta, correct=lambda i: None))),
+        ("the bias correction is missing: the average starts at 0, so early on it is too small by the "
+         "factor (1 − βⁱ), i counted from 1; divide the values you return by it",
+         _t(_ema(losses, beta, correct=lambda i: None))),
         ("you started the average at the first loss (as torch-lr-finder does): here it starts at 0 and "
-         "the bias correction, a_i / (1 - beta ** i), undoes that start",
+         "the bias correction, dividing by (1 − βⁱ), undoes that start",
          _t(_ema(losses, beta, correct=lambda i: None, start_first=True))),
         ("beta and 1 - beta are swapped: the old average gets the weight beta, the new loss 1 - beta",
          _t(_ema(losses, beta, swap=True))),
         ("beta and 1 - beta are swapped: the old average gets the weight beta, the new loss 1 - beta",
          _t(_ema(losses, beta, swap=True, correct=lambda i: None))),
-        ("the bias correction's exponent is off by one: divide by 1 - beta ** i with i = 1 for the "
-         "first loss", _t(_ema(losses, beta, correct=lambda i: i + 1))),
-        ("correct a copy, not the running average itself: keep a_i = beta * a_(i-1) + (1 - beta) * "
-         "loss_i uncorrected and return a_i / (1 - beta ** i)", _t(_ema(losses, beta, compound=True))),
+        ("the bias correction's exponent is off by one: it is βⁱ with i = 1 for the first loss",
+         _t(_ema(losses, beta, correct=lambda i: i + 1))),
+        ("correct a copy, not the running average itself: the running average stays uncorrected, and "
+         "only the value you return is divided by (1 − βⁱ)", _t(_ema(losses, beta, compound=True))),
     ]
     nonfinite = ("some values are NaN or inf: with i counted from 0 the first correction divides by "
                  "1 - beta ** 0 = 0; count the steps from 1")
@@ -187,7 +199,20 @@ SMOOTH_LOSSES = Exercise(
     make_cases=_smooth_cases,
     reference=_smooth_reference,
     compare=_smooth_compare,
-    hint="avg = 0; for i = 1, 2, ...: avg = beta * avg + (1 - beta) * loss_i, append avg / (1 - beta ** i).",
+    hint="an average that starts at 0 is too small at first; the correction divides by exactly how much "
+         "too small it is, as Adam does for its moments.",
+    hints=(
+        "With a_0 = 0 and i counted from 1:\n"
+        "    a_i = β·a_(i−1) + (1 − β)·ℓ_i            (the running average, never corrected)\n"
+        "    â_i = a_i / (1 − βⁱ)                     (the value you return)\n"
+        "At β = 0.98 the first average is only 2% of the first loss, and dividing by 1 − 0.98 gives it "
+        "back: â_1 = ℓ_1. Constant losses give a constant corrected average.",
+        "One running number, started at 0.0, and an output list. Loop over the losses with their "
+        "step number counted from 1 (enumerate has a start argument; from 0 the first correction "
+        "would divide by zero). Each step: update the running average from the loss, then append the "
+        "corrected copy, leaving the running average itself uncorrected. Return the list, one value "
+        "per loss.",
+    ),
     forbidden=("course_lib.lr_finder",),
 )
 

@@ -88,7 +88,19 @@ NEWTON_STEP = Exercise(
     make_cases=_newton_cases,
     reference=_newton_reference,
     compare=_newton_compare,
-    hint="solve H d = -g for d: torch.linalg.solve(hessian, -grad).",
+    hint="the Newton step is where the local quadratic model's gradient vanishes: a linear system in the "
+         "Hessian, solved rather than inverted.",
+    hints=(
+        "Near x, f(x + d) ≈ f(x) + gᵀd + ½ dᵀHd. Its gradient in d is g + Hd; setting it to zero gives\n"
+        "    H d = −g,     d = −H⁻¹g\n"
+        "Mind the minus sign (without it the step goes uphill) and that H multiplies d: dividing g by "
+        "the diagonal of H is only right for a diagonal Hessian. On an indefinite Hessian the same "
+        "formula heads for the saddle: that is the lesson's warning, not a bug.",
+        "One call: torch's linear solver in torch.linalg (solve) takes the matrix and the right-hand "
+        "side of A x = b and returns x, of shape (n,). Here the matrix is the Hessian and the right-hand "
+        "side is minus the gradient. Solving is faster and more accurate than forming the inverse "
+        "(torch.linalg.inv) and multiplying.",
+    ),
 )
 
 
@@ -183,21 +195,21 @@ def _two_loop_compare(case: Case, expected, got) -> str | None:
     mistakes = [
         ("return H g itself: the search direction is -r, but this function returns r = H g",
          -expected.double()),
-        ("H_0 should be gamma I with gamma = s^T y / y^T y of the newest pair: you used H_0 = I (no scaling)",
+        ("H_0 should be gamma I with gamma = sᵀy / yᵀy of the newest pair: you used H_0 = I (no scaling)",
          _recursion(g, S, Y, 1.0)),
-        ("gamma is upside down: gamma = s^T y / y^T y (about 1 / curvature, the inverse Hessian's scale)",
+        ("gamma is upside down: gamma = sᵀy / yᵀy (about 1 / curvature, the inverse Hessian's scale)",
          _recursion(g, S, Y, 1.0 / gamma)),
         ("gamma comes from the NEWEST pair (the last in the lists), not the oldest",
          _recursion(g, S, Y, _gamma(S, Y, 0))),
-        ("rho is inverted: rho_i = 1 / (y_i^T s_i)", _recursion(g, S, Y, gamma, rho=inverted)),
-        ("the loops run in the wrong order: the first goes from the newest pair back to the oldest "
-         "(reversed), the second from the oldest to the newest",
+        ("rho is inverted: ρ_i = 1 / (y_iᵀ s_i)", _recursion(g, S, Y, gamma, rho=inverted)),
+        ("the loops run in the wrong order: the first goes from the newest pair back to the oldest, "
+         "the second from the oldest to the newest",
          _recursion(g, S, Y, gamma, first=range(m), second=reversed(range(m)))),
-        ("the first loop goes from the NEWEST pair back to the oldest: for i in reversed(range(m))",
+        ("the first loop goes from the NEWEST pair (the last in the lists) back to the oldest",
          _recursion(g, S, Y, gamma, first=range(m))),
-        ("the second loop goes from the OLDEST pair to the newest: for i in range(m)",
+        ("the second loop goes from the OLDEST pair (the first in the lists) to the newest",
          _recursion(g, S, Y, gamma, second=reversed(range(m)))),
-        ("scale by gamma between the two loops (r = gamma q), not at the end",
+        ("scale by gamma between the two loops (r starts as gamma times q), not at the end",
          _recursion(g, S, Y, gamma, gamma_at_end=True)),
     ]
     return diagnose("the direction", expected, got, mistakes, rtol=rtol, atol=atol)
@@ -210,8 +222,25 @@ TWO_LOOP_DIRECTION = Exercise(
     make_cases=_two_loop_cases,
     reference=_two_loop_reference,
     compare=_two_loop_compare,
-    hint="q = g; newest to oldest: a_i = rho_i s_i.q, q -= a_i y_i; r = gamma q; oldest to newest: "
-         "b = rho_i y_i.r, r += (a_i - b) s_i; rho_i = 1 / y_i.s_i, gamma = s.y / y.y of the newest pair.",
+    hint="two passes over the stored pairs, newest to oldest and then back, with a scaling by gamma in "
+         "between; the first pass's coefficients are needed again in the second.",
+    hints=(
+        "With ρ_i = 1/(y_iᵀs_i) and the pairs stored oldest first (m of them):\n"
+        "    q ← g\n"
+        "    for i = m−1, ..., 0 (newest to oldest):   α_i = ρ_i·s_iᵀq,    q ← q − α_i·y_i\n"
+        "    r ← γ·q,   γ = s_(m−1)ᵀy_(m−1) / y_(m−1)ᵀy_(m−1)     (the newest pair)\n"
+        "    for i = 0, ..., m−1 (oldest to newest):   β = ρ_i·y_iᵀr,    r ← r + (α_i − β)·s_i\n"
+        "With no pairs (m = 0) the answer is g itself. The result is r = H_k g; the search direction is "
+        "−r, but the function returns r.",
+        "The bookkeeping:\n"
+        "  - handle m = 0 first: return a copy of g (clone);\n"
+        "  - rho as a list, one ρ_i per pair (a dot product of 1-D tensors is y @ s);\n"
+        "  - alpha as a list of length m, filled by index in the first loop (it visits the indices "
+        "backwards, reversed), because the second loop reads them in the other order;\n"
+        "  - γ from the last pair in the lists;\n"
+        "  - every update out of place (q − ..., not -=), or q, which starts as g, would change the "
+        "caller's g.",
+    ),
     forbidden=("course_lib.second_order", "torch.optim"),
 )
 

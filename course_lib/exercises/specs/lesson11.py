@@ -150,8 +150,23 @@ CLASSIFY_CRITICAL_POINT = Exercise(
     make_cases=_classify_cases,
     reference=_classify_reference,
     compare=_classify_compare,
-    hint="lam = torch.linalg.eigvalsh(hessian); saddle if some > tol and some < -tol; minimum if all > tol; "
-         "maximum if all < -tol; else degenerate.",
+    hint="the Hessian's eigenvalues are the curvatures along its eigenvectors: their signs (with anything "
+         "within tol of 0 counted as zero) decide the shape.",
+    hints=(
+        "Curving up in every direction is a minimum, down in every direction a maximum, up in some and "
+        "down in others a saddle. With λ the eigenvalues and |λ| ≤ tol counted as zero:\n"
+        "    some λ > tol and some λ < −tol     →  'saddle'   (zero eigenvalues don't change that)\n"
+        "    all λ > tol                        →  'minimum'\n"
+        "    all λ < −tol                       →  'maximum'\n"
+        "    anything else                      →  'degenerate'\n"
+        "The diagonal and the determinant are not enough: [[1, 2], [2, 1]] has a positive diagonal and "
+        "is a saddle, and the hilltop −I in 2-D has a positive determinant.",
+        "The Hessian is symmetric, so torch's eigvalsh (in torch.linalg) gives its real eigenvalues as a "
+        "1-D tensor. Two booleans answer everything: is any eigenvalue above tol, and is any below −tol "
+        "(comparisons on the whole tensor, then .any(); bool() turns a 0-dim answer into a Python "
+        "bool). Test for the saddle first, then 'all above tol' and 'all below −tol' (.all()), and "
+        "return 'degenerate' otherwise. The strings exactly as written, lower case.",
+    ),
 )
 
 
@@ -241,7 +256,22 @@ POWER_ITERATION = Exercise(
     make_cases=_power_cases,
     reference=_power_reference,
     compare=_power_compare,
-    hint="v = v0; repeat iters times: v = v / v.norm(); Av = matrix @ v; lam = v @ Av; v = Av. Return lam.",
+    hint="multiplying by the matrix again and again turns v towards the top eigenvector; the Rayleigh "
+         "quotient of a unit vector reads off its eigenvalue.",
+    hints=(
+        "Repeat `iters` times, exactly as the lesson's top_eigenvalue does:\n"
+        "    1. normalise:  v ← v / ‖v‖        (v0 too, on the first pass)\n"
+        "    2. multiply:   w = A v             (the only use of the matrix)\n"
+        "    3. estimate:   λ = vᵀw             (the Rayleigh quotient of the unit vector v)\n"
+        "    4.             v ← w\n"
+        "and return the last λ. The Rayleigh quotient keeps the eigenvalue's sign; the length ‖Av‖ "
+        "would lose it, and one check has a large negative eigenvalue.",
+        "A loop of `iters` passes with four assignments in it, in the order of hint 1; the estimate "
+        "from the last pass is the answer, a 0-dim tensor. torch's vector_norm (in torch.linalg) gives "
+        "‖v‖, matrix @ v the product, and v @ w the dot product of two 1-D tensors. Divide out of place "
+        "(v / ..., not /=), so that v0, the caller's tensor, stays as it is. No eigen-solver: the point "
+        "is to find the eigenvalue from products alone.",
+    ),
     forbidden=("torch.linalg.eig", "torch.linalg.eigh", "torch.linalg.eigvals",
                "torch.linalg.eigvalsh", "torch.linalg.svd", "torch.linalg.svdvals", "torch.lobpcg",
                "numpy.linalg.eig", "numpy.linalg.eigh", "numpy.linalg.eigvals", "numpy.linalg.eigvalsh"),

@@ -60,7 +60,7 @@ def _compression_reference(mean_nll_nats, n_chars):
 
 def _compression_compare(case: Case, expected, got) -> str | None:
     L, n = (float(a) for a in case.args)
-    label = "(bits_per_char, perplexity, size_bytes)"
+    label = "(bits per char, perplexity, size in bytes)"
     if got is None:
         return f"returned None: did you forget the `return`? Return the tuple {label}"
     if not isinstance(got, (tuple, list)) or len(got) != 3:
@@ -83,12 +83,14 @@ def _compression_compare(case: Case, expected, got) -> str | None:
         ("the perplexity is e^L, not e^-L (that is the probability of a typical character)",
          (None, _t(math.exp(-L)), None)),
         ("size_bytes is in bits: divide by 8 to get bytes", (None, None, _t(n * bpc))),
-        ("size_bytes counts bits, not nats: n_chars * bits_per_char / 8", (None, None, _t(n * L / 8))),
-        ("size_bytes is the whole text's size: n_chars * bits_per_char / 8", (None, None, _t(bpc / 8))),
+        ("size_bytes counts bits, not nats: it is the text's bits (characters times bits per "
+         "character) over 8", (None, None, _t(n * L / 8))),
+        ("size_bytes is the whole text's size: every one of the n_chars characters costs bits_per_char "
+         "bits", (None, None, _t(bpc / 8))),
     ]
     mistakes = [(m, c) for m, c in mistakes if all(x is None or bool(torch.isfinite(x)) for x in c)
                 and not all(x is None for x in c)]
-    return diagnose_tuple(("bits_per_char", "perplexity", "size_bytes"), tuple(_t(e) for e in expected),
+    return diagnose_tuple(("bits per char", "perplexity", "size in bytes"), tuple(_t(e) for e in expected),
                           tuple(_t(v) for v in values), mistakes, rtol=1e-9, atol=1e-12)
 
 
@@ -99,7 +101,19 @@ COMPRESSION_NUMBERS = Exercise(
     make_cases=_compression_cases,
     reference=_compression_reference,
     compare=_compression_compare,
-    hint="bits = L / math.log(2); perplexity = math.exp(L); size_bytes = n_chars * bits / 8.",
+    hint="one loss, three units: a bit is ln 2 nats, perplexity undoes the log, and a byte is 8 bits.",
+    hints=(
+        "With L the mean loss in nats per character and n the number of characters:\n"
+        "    bits per char = L / ln 2                 (a bit is ln 2 ≈ 0.693 nats, so there are more bits)\n"
+        "    perplexity    = e^L = 2^(bits per char)  (it undoes the log; the base matches the unit)\n"
+        "    size in bytes = n · (bits per char) / 8\n"
+        "Check by hand: L = ln 2 is exactly one bit per character, perplexity 2, and 8000 characters "
+        "take 1000 bytes.",
+        "Three Python floats from the math module, in this order because the third uses the first: "
+        "the bits per character (the natural log of 2 is math.log(2)), the perplexity (math.exp of the "
+        "loss in nats), and the size from the bits. Return them as a tuple in the order of the "
+        "signature's docstring; don't round.",
+    ),
 )
 
 
@@ -160,16 +174,16 @@ def _unigram_compare(case: Case, expected, got) -> str | None:
         return f"should return one number (bits per character, a float), got {describe(got)}"
     mistakes = [
         ("without smoothing a character unseen in training gets probability 0 (infinitely many bits): "
-         "add 1 to every count, p(c) = (count(c) + 1) / (len(train_text) + len(vocab))",
+         "add 1 to the count of every character of the vocabulary",
          _t(_bits(train, test, vocab, add=0.0))),
-        ("the probabilities don't sum to 1: adding 1 to each of the len(vocab) counts adds len(vocab) "
-         "to the total, p(c) = (count(c) + 1) / (len(train_text) + len(vocab))",
-         _t(_bits(train, test, vocab, denom_v=0))),
-        ("smooth over the whole vocabulary: the denominator is len(train_text) + len(vocab), not + the "
-         "number of distinct characters in the training text", _t(_bits(train, test, vocab, denom_v=len(set(train))))),
-        ("that is in nats: use log base 2 for bits (math.log2)", _t(_bits(train, test, vocab, base=math.e))),
-        ("that is the total over the test text: return bits PER character (divide by len(test_text))",
-         _t(_bits(train, test, vocab, mean=False))),
+        ("the probabilities don't sum to 1: adding 1 to each of the |V| counts adds |V| to the total, "
+         "so the denominator is N_train + |V|", _t(_bits(train, test, vocab, denom_v=0))),
+        ("smooth over the whole vocabulary: the denominator is N_train + |V|, with |V| the size of "
+         "vocab, not the number of distinct characters in the training text",
+         _t(_bits(train, test, vocab, denom_v=len(set(train))))),
+        ("that is in nats: use log base 2 for bits", _t(_bits(train, test, vocab, base=math.e))),
+        ("that is the total over the test text: return bits PER character (the mean over the test "
+         "characters)", _t(_bits(train, test, vocab, mean=False))),
         ("count the characters of the TRAINING text only: the test text is what the model is scored on",
          _t(_bits(train, test, vocab, counts_of=train + test))),
         ("score the TEST text: the model's cross-entropy is measured on text it was not counted on",
@@ -190,8 +204,19 @@ UNIGRAM_BITS_PER_CHAR = Exercise(
     make_cases=_unigram_cases,
     reference=_unigram_reference,
     compare=_unigram_compare,
-    hint="counts = collections.Counter(train_text); p(c) = (counts[c] + 1) / (len(train_text) + len(vocab)); "
-         "return the mean of -math.log2(p(c)) over the characters of test_text.",
+    hint="count the training text, smooth every count by one so that no character has probability 0, and "
+         "score the test text in bits per character.",
+    hints=(
+        "Add-one (Laplace) smoothing over the vocabulary V, counting the TRAINING text only:\n"
+        "    p(c) = (count_train(c) + 1) / (N_train + |V|)\n"
+        "The + |V| makes the probabilities sum to 1 (each of the |V| characters got one extra count). "
+        "The score is the cross-entropy of the TEST text, in bits:\n"
+        "    bits per char = −(1/N_test) · Σ over the test characters c of log₂ p(c)",
+        "A Counter from the collections module counts the characters of a string, and gives 0 for a "
+        "character it has never seen. The denominator is the same for every character: compute it "
+        "once. Then sum −log₂ p(c) over the characters of the test text (math.log2) and divide by how "
+        "many there are. Return a Python float.",
+    ),
 )
 
 

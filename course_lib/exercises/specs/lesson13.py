@@ -91,14 +91,14 @@ def _gradient_compare(case: Case, expected, got) -> str | None:
     mistakes = [
         ("that is the plain mean of the ranks' gradients, what an all-reduce divided by N (DDP) "
          "computes: it is the whole-batch gradient only when every rank has as many examples. Weight "
-         "each rank's gradient by its number of examples: sum(n_r * g_r) / sum(n_r)", plain_sum / n_ranks),
-        ("divide by the total number of examples, sum(rank_sizes), not by the number of ranks",
+         "each rank's gradient by its number of examples: Σ n_r·g_r / Σ n_r", plain_sum / n_ranks),
+        ("divide by the total number of examples, Σ n_r, not by the number of ranks",
          weighted_sum / n_ranks),
         ("you weighted the gradients by the sizes but did not divide: each g_r is a mean, so the "
-         "whole-batch mean is sum(n_r * g_r) / sum(n_r)", weighted_sum),
+         "whole-batch mean is Σ n_r·g_r / Σ n_r", weighted_sum),
         ("you added the ranks' gradients: each is already a mean over its examples, so average them, "
-         "weighted by the sizes: sum(n_r * g_r) / sum(n_r)", plain_sum),
-        ("the weights are upside down: a rank with MORE examples counts MORE, n_r * g_r, not g_r / n_r",
+         "weighted by the sizes: Σ n_r·g_r / Σ n_r", plain_sum),
+        ("the weights are upside down: a rank with MORE examples counts MORE, n_r·g_r, not g_r / n_r",
          sum(g / n for n, g in zip(sizes, per_rank)) / sum(1 / n for n in sizes)),
         ("that is rank 0's gradient alone: combine all the ranks' gradients", per_rank[0]),
     ]
@@ -112,7 +112,20 @@ WHOLE_BATCH_GRADIENT = Exercise(
     make_cases=_gradient_cases,
     reference=_gradient_reference,
     compare=_gradient_compare,
-    hint="for each parameter i: sum over ranks of n_r * rank_grads[r][i], divided by sum(rank_sizes).",
+    hint="each rank's gradient is a mean over ITS examples: to get the mean over all the examples, a "
+         "rank with more examples must count for more.",
+    hints=(
+        "The whole batch's mean loss is Σ_r n_r·L_r / Σ_r n_r (each L_r a mean over n_r examples), and "
+        "the gradient is linear, so\n"
+        "    g = Σ_r n_r·g_r / Σ_r n_r\n"
+        "for every parameter. With equal shares this is the plain mean (1/N)·Σ_r g_r, the all-reduce "
+        "followed by a division by N that DDP does; with unequal shares the plain mean is wrong.",
+        "The total number of examples once (sum of rank_sizes). Then one output tensor per parameter: "
+        "zip over the ranks' lists, unpacked with a star, walks the parameters, giving for each the "
+        "tuple of that parameter's gradients, one per rank; zip that with rank_sizes, add up size times gradient, and divide by "
+        "the total. Return ONE list with one tensor per parameter, new tensors (never add_ into the "
+        "ranks' gradients).",
+    ),
 )
 
 
@@ -210,7 +223,7 @@ def _clip_compare(case: Case, expected, got) -> str | None:
                             for shard in shard_grads for t in shard]) if g.numel() else g
     mistakes = [
         ("each rank clipped by its OWN norm: that is the local-norm bug. Every rank must use the "
-         "GLOBAL norm, sqrt of the sum over ranks of each rank's sum of squares, and the same factor",
+         "GLOBAL norm, √(s_1 + ... + s_N) over the ranks' sums of squares, and the same factor",
          (scaled([_coef(max_norm, n) for n in local]), None)),
         ("you added the ranks' norms: norms do not add, squared norms do. The global norm is "
          "sqrt(s_0 + s_1 + ...), with s_r the sum of squares on rank r", (one(norms_sum), norms_sum)),
@@ -238,8 +251,23 @@ CLIP_SHARDED = Exercise(
     make_cases=_clip_cases,
     reference=_clip_reference,
     compare=_clip_compare,
-    hint="s_r = sum of (g**2).sum() over rank r's tensors; total = sqrt(sum_r s_r); "
-         "c = min(1, max_norm / (total + 1e-6)); return ([[c * g for g in shard] for shard], total).",
+    hint="squared norms add up over disjoint pieces, norms do not: each rank contributes its sum of "
+         "squares, and every rank clips by the same factor from their total.",
+    hints=(
+        "With s_r the sum of the squared entries of all the tensors on rank r:\n"
+        "    ‖g‖ = √(s_1 + ... + s_N)                   (what one all-reduce with SUM gives every rank)\n"
+        "    c = min(1, max_norm / (‖g‖ + 10⁻⁶))        (the same c on every rank)\n"
+        "and every tensor on every rank is multiplied by c. Clipping each shard by its own √s_r (the "
+        "local-norm bug) uses norms that are all smaller than ‖g‖, so it clips too little, and "
+        "differently on each rank.",
+        "  1. one 0-dim sum of squares per rank (a rank's shard may be empty: its sum is 0; start the "
+        "sum from a float64 zero tensor so that an empty shard still gives a tensor);\n"
+        "  2. the global norm: the square root of their sum;\n"
+        "  3. the factor, capped at 1 (torch.clamp with max), from the global norm + 1e-6;\n"
+        "  4. the same nested structure back, one list per rank, each tensor times the factor (cast "
+        "the factor to the tensor's dtype so that float32 stays float32).\n"
+        "Return (clipped_shards, total_norm), the norm before clipping.",
+    ),
     forbidden=("torch.nn.utils.clip_grad", "course_lib.clipping"),
 )
 
@@ -304,7 +332,18 @@ RING_ALLREDUCE_BYTES = Exercise(
     make_cases=_ring_cases,
     reference=_ring_reference,
     compare=_ring_compare,
-    hint="2 * (world_size - 1) / world_size * n_params * bytes_per_value.",
+    hint="count the steps of the ring and what one step sends: each rank's buffer is cut into one chunk "
+         "per rank.",
+    hints=(
+        "With n values of b bytes on N ranks, each buffer is cut into N chunks of n/N values. The "
+        "reduce-scatter takes N − 1 steps, in each of which every rank sends one chunk to its "
+        "neighbour; the all-gather takes N − 1 more. So each rank sends\n"
+        "    2(N − 1) · (n/N) · b  bytes\n"
+        "2 ranks send n·b each; one rank sends nothing; for large N it approaches 2·n·b, whatever N is.",
+        "Two intermediate numbers make it readable: the size of one chunk in bytes (values per chunk "
+        "times bytes per value) and the number of steps of both phases together. Their product is "
+        "the answer; return it as a Python float (bytes, not bits or gigabytes).",
+    ),
     forbidden=("course_lib.distributed.costs",),
 )
 
