@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import io
 import json
 import re
@@ -168,7 +169,7 @@ def test_hint_goes_one_level_per_call_and_never_to_the_solution_by_itself():
     assert first.startswith("Hint 1 of 2 for adam_step (l05_adam_step)") and ex.hints[0][:40] in first
     assert 'Run hint("l05_adam_step") again for hint 2 of 2' in first
     assert second.startswith("Hint 2 of 2") and 'hint("l05_adam_step", level="solution")' in second
-    assert third == second                                      # the last level again, not the solution
+    assert third == "(No more hints for adam_step: here is the last one again.)\n\n" + second  # not the solution
     assert hints.seen_levels() == {"l05_adam_step": 2}
     assert not leaks(first + second + third, "l05_adam_step")
 
@@ -340,3 +341,13 @@ def test_the_real_grader_gives_no_solution_line_for_a_wrong_submission(tmp_path)
     for grade_id in ("l05_adagrad_step", "l05_rmsprop_step", "l05_adam_step"):
         assert not leaks(feedback, grade_id), (grade_id, leaks(feedback, grade_id))
 
+
+
+def test_an_exercise_without_hints_says_so_and_its_check_points_nowhere(monkeypatch):
+    # a course's local exercise (or a test fixture) may have a nudge and no hint levels
+    monkeypatch.setattr(core, "_EXTRA", {})
+    bare = dataclasses.replace(get("l01_mse"), grade_id="x01_bare", hints=())
+    core.register(bare)
+    assert printed("x01_bare") == f"mse (x01_bare) has no hints beyond its check: {bare.hint}\n"
+    text = check_output(wrong_implementation("l01_mse", "sum"), "x01_bare")
+    assert f"  Hint: {bare.hint}" in text and "More help" not in text

@@ -144,8 +144,11 @@ def hint(exercise, level: int | str | None = None) -> None:
     if not ex.hints:
         print(f"{ex.function} ({ex.grade_id}) has no hints beyond its check: {ex.hint}")
         return
+    again = ""
     if level is None:
+        if _SEEN.get(ex.grade_id, 0) >= len(ex.hints):
+            again = f"(No more hints for {ex.function}: here is the last one again.)\n\n"
         level = min(_SEEN.get(ex.grade_id, 0) + 1, len(ex.hints))
     level = _level(ex, level)
     _SEEN[ex.grade_id] = len(ex.hints) if level == "solution" else level
-    print(hint_text(ex, level))
+    print(again + hint_text(ex, level))
