@@ -4,18 +4,13 @@ Train for ``num_iters`` mini-batches while the learning rate grows exponentially
 ``start_lr`` to ``end_lr``, record the loss at every step, and stop once the loss has clearly
 blown up. Plotted against the learning rate (log axis), the loss is flat while the lr is too
 small to matter, falls once it is large enough, and shoots up when it is too large. The
-suggestions read a learning rate off that curve; they are starting points to validate with a
-few short trainings, not answers (lesson 09 measures how far off each one lands).
+published suggestions read a learning rate off that curve; the course's own,
+``suggested_lr``, then checks candidates from the curve with short constant-lr runs
+(:mod:`course_lib.lr_finder.probes`).
 
 The model and the optimizer are put back exactly as they were afterwards (weights, buffers,
 optimizer state and every param group's ``lr``): training on from the weights the sweep left
 behind is the classic mistake with hand-rolled range tests.
-
-Example::
-
-    result = lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, loss_fn)
-    result.suggestions        # {"steepest": ..., "valley": ..., "minimum_div_10": ...}
-    plot_lr_finder(result)
 
 References:
     L. N. Smith, "Cyclical learning rates for training neural networks", WACV 2017 (the range
@@ -31,40 +26,37 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
-from matplotlib.axes import Axes
 
-from course_lib.validation import check_bool, check_int, check_real
+from course_lib.lr_finder.curve import check_sweep, exponential_lrs, suggest_all
+from course_lib.lr_finder.probes import EVAL_BATCHES, RUNGS, pick, probe_window, run_probes
+from course_lib.validation import check_bool, check_real
 
-__all__ = [
-    "LRFinderResult",
-    "lr_range_test",
-    "exponential_lrs",
-    "smooth_losses",
-    "suggest_steepest",
-    "suggest_valley",
-    "suggest_minimum_div_10",
-    "suggest_all",
-    "plot_lr_finder",
-]
+__all__ = ["LRFinderResult", "lr_range_test"]
 
 Batch = tuple[Any, Any]
 
 
 @dataclass
 class LRFinderResult:
-    """What a range test recorded.
+    """What a range test recorded, and what it suggests.
 
     Attributes:
         lrs: the learning rate of every step that was taken, in order.
         losses: the raw mini-batch loss measured at each of those steps (before its update).
-        smoothed_losses: the bias-corrected moving average of ``losses`` (what the suggestions
-            and the stopping rule use).
+        smoothed_losses: the bias-corrected moving average of ``losses`` (what the published
+            suggestions and the stopping rule use).
         stopped_early: ``None`` when the sweep ran all ``num_iters`` steps, otherwise a sentence
             saying why it stopped (divergence, or a non-finite loss and the lr it happened at).
-        suggestions: ``{"steepest": lr, "valley": lr, "minimum_div_10": lr}``; a rule that
-            cannot be applied (too few points) is missing.
+        suggestions: the published rules, ``{"steepest": lr, "valley": lr,
+            "minimum_div_10": lr}``; a rule that cannot be applied (too few points) is missing.
+        suggested_lr: the course's suggestion, the best of the probes (see
+            :mod:`course_lib.lr_finder.probes`); ``None`` without probes or when none could
+            run (``probe_note`` says why).
+        probe_lrs, probe_losses: each probe's constant learning rate and the loss it reached
+            at the last rung it trained to (``probe_run``: its steps).
+        probe_note: why there is no ``suggested_lr``, else ``None``.
+        probe_steps: training steps taken by the probes.
     """
 
     lrs: list[float]
@@ -72,143 +64,24 @@ class LRFinderResult:
     smoothed_losses: list[float]
     stopped_early: str | None = None
     suggestions: dict[str, float] = field(default_factory=dict)
+    suggested_lr: float | None = None
+    probe_lrs: list[float] = field(default_factory=list)
+    probe_losses: list[float] = field(default_factory=list)
+    probe_run: list[int] = field(default_factory=list)
+    probe_note: str | None = None
+    probe_steps: int = 0
+
+    @property
+    def cost(self) -> float:
+        """Training steps taken (sweep and probes) per step of the sweep: the cost of
+        ``suggested_lr`` as a multiple of the range test alone (1.0 without probes)."""
+        n = len(self.lrs)
+        return (n + self.probe_steps) / n if n else float("nan")
 
 
 # ---------------------------------------------------------------------------------------------
-# The pieces
+# The data
 # ---------------------------------------------------------------------------------------------
-
-
-def exponential_lrs(start_lr: float, end_lr: float, num_iters: int) -> np.ndarray:
-    r"""``num_iters`` learning rates spaced evenly in log scale, from ``start_lr`` to ``end_lr``.
-
-    .. math:: \eta_i = \eta_{start}\,(\eta_{end}/\eta_{start})^{i/(N-1)},\quad i = 0..N-1
-
-    Each step multiplies the lr by the same factor, so every decade gets the same number of
-    steps: 1e-7..1e-6 is swept as carefully as 1..10.
-    """
-    _check_sweep(start_lr, end_lr, num_iters)
-    i = np.arange(num_iters)
-    return start_lr * (end_lr / start_lr) ** (i / (num_iters - 1))
-
-
-def smooth_losses(losses: Iterable[float], beta: float = 0.98) -> np.ndarray:
-    r"""Exponential moving average with bias correction (as Adam corrects its moments).
-
-    .. math:: a_i = \beta a_{i-1} + (1-\beta)\,\ell_i, \quad a_0 = 0, \qquad
-              \hat a_i = a_i / (1 - \beta^{i})
-
-    Without the correction the first values are pulled towards 0 (torch-lr-finder instead
-    starts the average at the first loss). ``beta = 0`` returns the losses unchanged.
-    """
-    if not 0.0 <= beta < 1.0:
-        raise ValueError(f"smooth must be in [0, 1), got {beta!r}")
-    out, avg = [], 0.0
-    for i, loss in enumerate(losses, start=1):
-        avg = beta * avg + (1 - beta) * float(loss)
-        out.append(avg / (1 - beta**i))
-    return np.asarray(out, dtype=float)
-
-
-def _trimmed(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Drop the first tenth and the last 5 points (the start is flat, the end is the blow-up)."""
-    lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
-    if lrs.shape != losses.shape or lrs.ndim != 1:
-        raise ValueError(f"lrs and losses must be 1-D of equal length, got {lrs.shape}, {losses.shape}")
-    n = len(lrs)
-    lo, hi = n // 10, n - 5
-    if hi - lo < 3:  # too short to trim: use everything
-        lo, hi = 0, n
-    return lrs[lo:hi], losses[lo:hi]
-
-
-def suggest_steepest(lrs: Any, smoothed_losses: Any) -> float | None:
-    r"""The lr where the smoothed loss falls fastest per decade of lr.
-
-    The slope :math:`d\ell/d\log\eta` is taken with ``np.gradient`` (central differences) over
-    the log lr, and the most negative one wins. It is the rule Smith's paper and
-    torch-lr-finder use (fastai calls it ``steep``): the loss is falling fastest there, so the
-    lr is large enough to make progress and, being left of the minimum, not yet unstable.
-    The first tenth of the points and the last five are ignored. ``None`` with fewer than 3
-    points.
-    """
-    x, y = _trimmed(lrs, smoothed_losses)
-    if len(x) < 3:
-        return None
-    slope = np.gradient(y, np.log(x))
-    return float(x[int(np.argmin(slope))])
-
-
-def suggest_valley(lrs: Any, smoothed_losses: Any) -> float | None:
-    """fastai's default rule: a point partway down the longest descending stretch of the curve.
-
-    1. Find the longest strictly decreasing subsequence of the (trimmed) smoothed losses
-       (points need not be adjacent, so small bumps do not break it), O(n^2) dynamic
-       programming: ``run[i]`` = length of the longest decreasing run ending at point ``i``.
-    2. Split the lrs it spans into thirds and return the point half-way through the middle third,
-       i.e. a bit less than half-way down the valley.
-
-    It aims at "well inside the descent, away from both the plateau and the cliff"; on our
-    measurements it lands low (several times below the best lr). ``None`` with fewer than 3
-    points.
-    """
-    x, y = _trimmed(lrs, smoothed_losses)
-    n = len(y)
-    if n < 3:
-        return None
-    run = [1] * n
-    best_end = 0
-    for i in range(1, n):
-        for j in range(i):
-            if y[i] < y[j] and run[j] + 1 > run[i]:
-                run[i] = run[j] + 1
-        if run[i] > run[best_end]:
-            best_end = i
-    start = best_end - run[best_end] + 1       # first index of the span that run covers
-    third = (best_end - start) / 3
-    idx = start + int(third) + int(third / 2)  # middle of the middle third
-    return float(x[min(idx, n - 1)])
-
-
-def suggest_minimum_div_10(lrs: Any, smoothed_losses: Any) -> float | None:
-    """The lr at the lowest smoothed loss, divided by 10.
-
-    At the minimum the lr is already about as large as training tolerates *for a loss that is
-    rising with every step of the sweep*; a tenth of it is the safe side of that edge. (The
-    minimum over all points, not the trimmed ones.) ``None`` for an empty curve.
-    """
-    x, y = np.asarray(lrs, dtype=float), np.asarray(smoothed_losses, dtype=float)
-    if len(x) == 0:
-        return None
-    return float(x[int(np.nanargmin(y))] / 10)
-
-
-def suggest_all(lrs: Any, smoothed_losses: Any) -> dict[str, float]:
-    """All three suggestions, as ``{name: lr}`` (a rule that cannot be applied is left out)."""
-    rules = {
-        "steepest": suggest_steepest,
-        "valley": suggest_valley,
-        "minimum_div_10": suggest_minimum_div_10,
-    }
-    out = {}
-    for name, rule in rules.items():
-        lr = rule(lrs, smoothed_losses)
-        if lr is not None:
-            out[name] = lr
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
-# The sweep
-# ---------------------------------------------------------------------------------------------
-
-
-def _check_sweep(start_lr: Any, end_lr: Any, num_iters: Any) -> None:
-    check_real(start_lr, "start_lr", low=0, low_open=True)
-    check_real(end_lr, "end_lr", low=0, low_open=True)
-    if not end_lr > start_lr:
-        raise ValueError(f"end_lr must be larger than start_lr, got {start_lr!r} -> {end_lr!r}")
-    check_int(num_iters, "num_iters", low=2)
 
 
 def _batch_source(data: Any, num_iters: int, cycle: bool) -> Callable[[], Batch]:
@@ -257,6 +130,16 @@ def _to(x: Any, device: torch.device) -> Any:
     return x.to(device) if torch.is_tensor(x) else x
 
 
+
+def _to(x: Any, device: torch.device) -> Any:
+    return x.to(device) if torch.is_tensor(x) else x
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep
+# ---------------------------------------------------------------------------------------------
+
+
 def lr_range_test(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -269,9 +152,10 @@ def lr_range_test(
     smooth: float = 0.98,
     diverge_factor: float = 4.0,
     cycle: bool = False,
+    probes: bool = True,
     device: str | torch.device | None = None,
 ) -> LRFinderResult:
-    r"""Run the LR range test and put the model and optimizer back exactly as they were.
+    r"""Run the LR range test, probe its window, and put the model and optimizer back exactly.
 
     Step ``i`` sets every param group's lr to :math:`\eta_i` (see :func:`exponential_lrs`),
     then does the usual ``zero_grad / loss / backward / step`` on the next batch and records the
@@ -285,6 +169,11 @@ def lr_range_test(
       difference and :math:`|\hat\ell_{best}|` it still means "rose by (k-1) times the size of
       the best loss" when losses are negative (a log-likelihood, a margin), where a plain ratio
       test would stop at once or never.
+
+    Then, with ``probes`` (the default), the course's suggestion: short constant-lr runs from
+    the starting state at candidates read off the curve, each trained on the sweep's first
+    25 batches and measured on the next 4 (:mod:`course_lib.lr_finder.probes`); the best is
+    ``suggested_lr``. Data that cannot supply those batches gives no probes (``probe_note``).
 
     Afterwards (also when the sweep raises), the model's ``state_dict`` (weights and buffers),
     its train/eval mode and the optimizer's ``state_dict`` (state and param groups, so the lr
@@ -305,15 +194,17 @@ def lr_range_test(
         cycle: when ``data`` is an iterable with fewer than ``num_iters`` batches, start over
             at its end. Without it such data raises ``ValueError`` (checked up front when the
             iterable has a ``len``, else when it runs out).
+        probes: compute ``suggested_lr`` with probe runs (costs up to 250 more steps).
         device: where batches are moved (``None``: the device of the model's first parameter).
 
     Returns:
-        An :class:`LRFinderResult` with the suggestions of :func:`suggest_all`.
+        An :class:`LRFinderResult` with the suggestions of :func:`suggest_all` and, with
+        ``probes``, ``suggested_lr``.
 
     Raises:
         ValueError: for an invalid argument, or data that runs out (see ``cycle``).
     """
-    _check_sweep(start_lr, end_lr, num_iters)
+    check_sweep(start_lr, end_lr, num_iters)
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -323,6 +214,7 @@ def lr_range_test(
     check_real(smooth, "smooth", low=0, high=1, high_open=True)
     check_real(diverge_factor, "diverge_factor", low=1, low_open=True)
     check_bool(cycle, "cycle")
+    check_bool(probes, "probes")
     if device is None:
         first = next(model.parameters(), None)
         dev = first.device if first is not None else torch.device("cpu")
@@ -334,10 +226,23 @@ def lr_range_test(
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     was_training = model.training
 
+    def restore() -> None:
+        model.load_state_dict(saved_model)  # copies the values into the parameters
+        # a copy: load_state_dict may keep the given tensors as the optimizer's state, which the
+        # probes' steps would then change in place
+        optimizer.load_state_dict(copy.deepcopy(saved_optimizer))
+
+    def loss_of(batch: Batch) -> torch.Tensor:
+        inputs, targets = batch
+        return loss_fn(model(_to(inputs, dev)), _to(targets, dev))
+
+    keep = RUNGS[-1] + EVAL_BATCHES
+    kept: list[Batch] = []  # the sweep's first batches, for the probes
     lrs: list[float] = []
     losses: list[float] = []
     smoothed: list[float] = []
     stopped: str | None = None
+    result = LRFinderResult(lrs=lrs, losses=losses, smoothed_losses=smoothed)
     avg, best = 0.0, math.inf
     try:
         model.train()
@@ -345,9 +250,11 @@ def lr_range_test(
             lr = float(lr)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            inputs, targets = next_batch()
+            batch = next_batch()
+            if len(kept) < keep:
+                kept.append(batch)
             optimizer.zero_grad()
-            loss = loss_fn(model(_to(inputs, dev)), _to(targets, dev))
+            loss = loss_of(batch)
             value = float(loss.detach())
             if not math.isfinite(value):
                 stopped = f"the loss became {value} at lr={lr:.3g} (step {i}); stopped there"
@@ -367,70 +274,34 @@ def lr_range_test(
                     f"lr={lr:.3g} (step {i}); stopped there"
                 )
                 break
+        result.stopped_early = stopped
+        result.suggestions = suggest_all(lrs, smoothed)
+        if probes:
+            _probe(result, restore, model, optimizer, kept, next_batch, loss_of)
     finally:
-        model.load_state_dict(saved_model)
-        optimizer.load_state_dict(saved_optimizer)
+        restore()
         model.train(was_training)
-
-    return LRFinderResult(
-        lrs=lrs,
-        losses=losses,
-        smoothed_losses=smoothed,
-        stopped_early=stopped,
-        suggestions=suggest_all(lrs, smoothed),
-    )
+    return result
 
 
-# ---------------------------------------------------------------------------------------------
-# The plot
-# ---------------------------------------------------------------------------------------------
-
-_MARKERS = {"steepest": ("o", "C1"), "valley": ("s", "C2"), "minimum_div_10": ("^", "C3")}
-
-
-def plot_lr_finder(
-    result: LRFinderResult,
-    ax: Axes | None = None,
-    *,
-    show_raw: bool = True,
-    show_suggestions: bool = True,
-) -> Axes:
-    """Loss against learning rate (log axis), with each suggestion marked on the smoothed curve.
-
-    Args:
-        result: what :func:`lr_range_test` returned.
-        ax: the axes to draw on (``None``: a new figure).
-        show_raw: also draw the raw mini-batch losses, faintly.
-        show_suggestions: mark every suggestion with a dot on the curve and a dotted line.
-
-    Returns:
-        The axes.
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    lrs = np.asarray(result.lrs, dtype=float)
-    sm = np.asarray(result.smoothed_losses, dtype=float)
-    if show_raw:
-        ax.plot(lrs, result.losses, color="0.75", lw=1, label="raw loss")
-    ax.plot(lrs, sm, color="C0", lw=2, label="smoothed loss")
-    if show_suggestions and len(lrs):
-        for name, lr in result.suggestions.items():
-            marker, color = _MARKERS.get(name, ("x", "k"))
-            y = float(np.interp(np.log(lr), np.log(lrs), sm))
-            ax.axvline(lr, color=color, ls=":", lw=1)
-            ax.plot([lr], [y], marker=marker, color=color, ms=8, ls="none",
-                    label=f"{name}: {lr:.2g}")
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("loss")
-    if len(sm):
-        # show the descent in detail: the explosion at the end may leave the top of the axes
-        shown = np.concatenate([sm, np.asarray(result.losses, dtype=float)]) if show_raw else sm
-        lo = float(np.min(shown[np.isfinite(shown)]))
-        first = float(np.max(sm[: max(1, len(sm) // 2)]))
-        span = max(first - lo, 1e-12 + 1e-3 * abs(first))
-        ax.set_ylim(lo - 0.1 * span, first + 0.6 * span)
-    ax.legend(loc="best")
-    return ax
+def _probe(result: LRFinderResult, restore, model, optimizer, kept: list, next_batch,
+           loss_of) -> None:
+    """Fill in the course's suggestion (see :mod:`course_lib.lr_finder.probes`)."""
+    candidates = probe_window(result.lrs, result.losses)
+    if not candidates:
+        result.probe_note = "the sweep recorded fewer than 3 points: nothing to probe"
+        return
+    n_train = RUNGS[-1]
+    try:
+        while len(kept) < n_train + EVAL_BATCHES:
+            kept.append(next_batch())
+    except ValueError as exc:
+        result.probe_note = f"no probes: {exc}"
+        return
+    train, held = kept[:n_train], kept[n_train:n_train + EVAL_BATCHES]
+    losses, steps = run_probes(restore, model, optimizer, train, held, loss_of, candidates)
+    result.probe_lrs, result.probe_losses, result.probe_run = list(candidates), losses, steps
+    result.probe_steps = sum(steps)
+    result.suggested_lr = pick(result.probe_lrs, losses, steps)
+    if result.suggested_lr is None:
+        result.probe_note = "every probe's loss stopped being finite"
