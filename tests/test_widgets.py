@@ -308,7 +308,7 @@ def test_figures_draw_for_normal_and_extreme_settings(make):
 def test_figures_show_as_png_without_pyplot():
     fig = lr_figure(lr_result(0.3))
     assert fig._repr_png_().startswith(PNG_SIGNATURE)  # IPython displays it, inline backend or not
-    assert repr(fig) == "<Figure size 800x272 with 3 Axes>"
+    assert repr(fig) == "<Figure size 1050x370 with 3 Axes>"
 
 
 def test_a_diverged_figure_says_so_and_keeps_its_window():

@@ -113,7 +113,7 @@ class AdamFigure(LandscapeFigure):
         (self.dx_line,) = ax.plot([], [], color=BLUE, linewidth=1.2, label="|Δx|")
         (self.dy_line,) = ax.plot([], [], color=ORANGE, linewidth=1.2, label="|Δy|")
         self.lr_hline = ax.axhline(1.0, color=RED, linestyle="--", linewidth=1.1, label="lr")
-        ax.legend(loc="upper right", fontsize=8, ncols=3)
+        ax.legend(loc="upper right", fontsize=9.5, ncols=3)
         ax.set_title("step size per coordinate vs lr")
         self.moving += [self.dx_line, self.dy_line, self.lr_hline]
 

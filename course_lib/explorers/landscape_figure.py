@@ -11,15 +11,21 @@ import math
 
 import numpy as np
 
-from course_lib.explorers.figures import BLUE, RED, ExplorerFigure, clip_to_window, log_axis
+from course_lib.explorers.figures import (
+    BLUE,
+    DPI,
+    FIGSIZE,
+    RED,
+    ExplorerFigure,
+    clip_to_window,
+    explorer_style,
+    log_axis,
+)
 from course_lib.explorers.problems import Problem
 from course_lib.explorers.results import BLOWUP, TOL, ExplorerResult
-from course_lib.plots import course_style, plot_landscape_contour
+from course_lib.plots import plot_landscape_contour
 
 __all__ = ["LandscapeFigure"]
-
-_FIGSIZE = (10.0, 3.4)
-_DPI = 80
 
 
 class LandscapeFigure(ExplorerFigure):
@@ -35,19 +41,16 @@ class LandscapeFigure(ExplorerFigure):
 
     def __init__(self, problem: Problem, steps: int, *, width_ratios=(1.15, 1.0, 1.0),
                  right: float = 0.985, label_landscape: bool = True, **third_kwargs):
-        super().__init__(figsize=_FIGSIZE, dpi=_DPI, layout="none")
+        super().__init__(figsize=FIGSIZE, dpi=DPI, layout="none")
         self.problem = problem
         self.steps = steps
-        with course_style():
-            self.subplots_adjust(left=0.065, right=right, bottom=0.16, top=0.87, wspace=0.34)
+        with explorer_style():
+            self.subplots_adjust(left=0.07, right=right, bottom=0.16, top=0.88, wspace=0.36)
             self.ax_path, self.ax_loss, self.ax_third = self.subplots(
                 1, 3, gridspec_kw={"width_ratios": list(width_ratios)})
             self._build_path(label_landscape)
             self._build_loss()
             self.build_third(**third_kwargs)
-            for ax in (self.ax_path, self.ax_loss, self.ax_third):
-                ax.title.set_fontsize(10)
-                ax.title.set_fontweight("normal")
         self.moving += [self.ax_path.title, self.ax_loss.title]
 
     # --- for subclasses ---------------------------------------------------------------------
@@ -98,7 +101,7 @@ class LandscapeFigure(ExplorerFigure):
             plot_landscape_contour(lsc, ax=ax, resolution=120, levels=18, title="")
             start = prob.start
             if label_landscape:
-                ax.text(0.02, 0.03, prob.label, transform=ax.transAxes, fontsize=8.5,
+                ax.text(0.02, 0.03, prob.label, transform=ax.transAxes, fontsize=9.5,
                         ha="left", va="bottom", zorder=6,
                         bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none",
                               "pad": 1.5})
@@ -144,10 +147,10 @@ class LandscapeFigure(ExplorerFigure):
         ax.set_xlabel("step")
         ax.set_ylabel("loss - min" if prob.f_min != 0 else "loss")
         ax.axhline(TOL, color="0.55", linestyle=":", linewidth=1.0, zorder=1)
-        ax.text(max(self.steps, 1), TOL * 1.6, "converged  ", color="0.45", fontsize=8,
+        ax.text(max(self.steps, 1), TOL * 1.6, "converged  ", color="0.45", fontsize=9.5,
                 ha="right", va="bottom")
         ax.axhline(gap0 * BLOWUP, color=RED, linestyle=":", linewidth=1.0, zorder=1, alpha=0.7)
-        ax.text(max(self.steps, 1), gap0 * BLOWUP / 1.6, "diverged  ", color=RED, fontsize=8,
+        ax.text(max(self.steps, 1), gap0 * BLOWUP / 1.6, "diverged  ", color=RED, fontsize=9.5,
                 ha="right", va="top", alpha=0.8)
         (self.loss_line,) = ax.plot([], [], color=BLUE, linewidth=1.6, zorder=3)
         (self.loss_blowup,) = ax.plot([], [], linestyle="none", marker="X", markersize=9,

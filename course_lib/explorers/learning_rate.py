@@ -123,7 +123,7 @@ class LrFigure(LandscapeFigure):
             ax.axvline(2.0 / L, color=RED, linewidth=1.2, linestyle=":")
             ax.axvspan(2.0 / L, lrs[-1], color=RED, alpha=0.08, linewidth=0)
             ax.text(2.0 / L * 1.15, 0.06, f"2/L = {fmt_number(2.0 / L)}", color=RED,
-                    fontsize=8.5, va="bottom", ha="left", zorder=6,
+                    fontsize=9.5, va="bottom", ha="left", zorder=6,
                     bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
         ax.set_xscale("log")
         log_axis(ax.xaxis)
@@ -133,7 +133,7 @@ class LrFigure(LandscapeFigure):
         ax.set_ylabel("|1 - lr·λ|")
         where = f" ({prob.where})" if prob.where else ""
         ax.set_title(f"shrink factor per step{where}")
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="upper left", fontsize=9.5)
         self.lr_vline = ax.axvline(1.0, color=BLUE, linewidth=1.0, alpha=0.7)
         (self.factor_dots,) = ax.plot([], [], linestyle="none", marker="o", markersize=6,
                                       color=BLUE, markeredgecolor="black",

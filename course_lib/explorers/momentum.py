@@ -170,7 +170,7 @@ class MomentumFigure(LandscapeFigure):
         cbar = self.colorbar(self.rate_mesh, ax=ax, pad=0.03, fraction=0.07)
         cbar.ax.yaxis.set_major_formatter(ticker.FuncFormatter(sci_tick))
         cbar.ax.yaxis.set_minor_formatter(ticker.NullFormatter())
-        cbar.ax.tick_params(labelsize=8)
+        cbar.ax.tick_params(labelsize=9.5)
         ax.set_xscale("log")
         log_axis(ax.xaxis)
         ax.set_xlim(lr_edges[0], lr_edges[-1])
@@ -178,7 +178,7 @@ class MomentumFigure(LandscapeFigure):
         ax.set_xlabel("learning rate")
         ax.set_ylabel("momentum μ")
         ax.grid(False)
-        ax.text(0.97, 0.5, "diverges", transform=ax.transAxes, rotation=90, fontsize=8.5,
+        ax.text(0.97, 0.5, "diverges", transform=ax.transAxes, rotation=90, fontsize=9.5,
                 color="0.35", ha="right", va="center")
         where = f" ({prob.where})" if prob.where else ""
         ax.set_title(f"predicted steps to converge{where}")

@@ -39,7 +39,15 @@ import numpy as np
 import torch
 
 from course_lib.device import resolve_device
-from course_lib.explorers.figures import BLUE, GREY, RED, ExplorerFigure
+from course_lib.explorers.figures import (
+    BLUE,
+    DPI,
+    FIGSIZE,
+    GREY,
+    RED,
+    ExplorerFigure,
+    explorer_style,
+)
 from course_lib.explorers.schedule_training import (
     SHAPES,
     STEPS,
@@ -62,8 +70,6 @@ __all__ = [
 #: Slider ranges.
 PEAK_LR_RANGE = (1e-4, 1.0)
 WARMUP_RANGE = (0.0, 0.5)
-_FIGSIZE = (10.0, 3.3)
-_DPI = 80
 _LOSS_YLIM = (0.01, 30.0)
 
 
@@ -261,30 +267,33 @@ class DesignFigure(ExplorerFigure):
     def __init__(self) -> None:
         # a fixed layout (whatever rcParams say): constrained layout would be recomputed on
         # every redraw
-        super().__init__(figsize=_FIGSIZE, dpi=_DPI, layout="none")
+        super().__init__(figsize=FIGSIZE, dpi=DPI, layout="none")
         self.blit = False
-        self.ax_lr, self.ax_loss = self.subplots(1, 2)
-        self.subplots_adjust(left=0.075, right=0.985, bottom=0.15, top=0.9, wspace=0.22)
-        ax = self.ax_lr
-        (self.lr_const,) = ax.plot([], [], color=GREY, linestyle="--", linewidth=1.4,
-                                   label="constant (peak)")
-        (self.lr_line,) = ax.plot([], [], color=BLUE, linewidth=2.0, label="schedule (as used)")
-        ax.set_xlabel("step")
-        ax.set_ylabel("learning rate")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="lower center", fontsize=9, frameon=False)
-        ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
-        ax = self.ax_loss
-        (self.loss_const,) = ax.plot([], [], color=GREY, linewidth=1.4, label="constant lr")
-        (self.loss_line,) = ax.plot([], [], color=BLUE, linewidth=2.0, label="schedule")
-        (self.blowup,) = ax.plot([], [], linestyle="none", marker="x", markersize=10,
-                                 markeredgewidth=2.5, color=RED)
-        ax.set_yscale("log")
-        ax.set_ylim(*_LOSS_YLIM)
-        ax.set_xlabel("step")
-        ax.set_ylabel("training loss (smoothed)")
-        ax.grid(True, alpha=0.3)
-        ax.legend(loc="upper right", fontsize=9, frameon=False)
+        with explorer_style():
+            self.ax_lr, self.ax_loss = self.subplots(1, 2)
+            self.subplots_adjust(left=0.075, right=0.985, bottom=0.15, top=0.88, wspace=0.22)
+            ax = self.ax_lr
+            (self.lr_const,) = ax.plot([], [], color=GREY, linestyle="--", linewidth=1.4,
+                                       label="constant (peak)")
+            (self.lr_line,) = ax.plot([], [], color=BLUE, linewidth=2.0, label="schedule (as used)")
+            ax.set_xlabel("step")
+            ax.set_ylabel("learning rate")
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="lower center", frameon=False)
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 2))
+            ax = self.ax_loss
+            (self.loss_const,) = ax.plot([], [], color=GREY, linewidth=1.4, label="constant lr")
+            (self.loss_line,) = ax.plot([], [], color=BLUE, linewidth=2.0, label="schedule")
+            (self.blowup,) = ax.plot([], [], linestyle="none", marker="x", markersize=10,
+                                     markeredgewidth=2.5, color=RED)
+            ax.set_yscale("log")
+            ax.set_ylim(*_LOSS_YLIM)
+            ax.set_xlabel("step")
+            ax.set_ylabel("training loss (smoothed)")
+            ax.grid(True, alpha=0.3)
+            ax.legend(loc="upper right", frameon=False)
+            for ax in (self.ax_lr, self.ax_loss):
+                ax.set_title(" ")  # the titles keep the style's font; update() sets the text
 
     def update(self, res: DesignResult) -> DesignFigure:
         """Show ``res``; returns the figure."""
@@ -295,8 +304,8 @@ class DesignFigure(ExplorerFigure):
             for line in (self.lr_const, self.lr_line, self.loss_const, self.loss_line, self.blowup):
                 line.set_data([], [])
             self.ax_lr.set_ylim(0, 1)
-            self.ax_lr.set_title("invalid setting", fontsize=11)
-            self.ax_loss.set_title(res.error[:60], fontsize=10)
+            self.ax_lr.title.set_text("invalid setting")
+            self.ax_loss.title.set_text(res.error[:60])
             return self
         peak = res.peak_lr
         self.lr_const.set_data([0, steps], [peak, peak])
@@ -305,8 +314,7 @@ class DesignFigure(ExplorerFigure):
         used[: len(res.lrs)] = res.lrs
         self.lr_line.set_data(xs, used if res.diverged else res.lrs)
         self.ax_lr.set_ylim(0, peak * 1.08)
-        self.ax_lr.set_title(f"{res.shape}: warmup {res.warmup_steps} steps, peak {_fmt(peak)}",
-                             fontsize=11)
+        self.ax_lr.title.set_text(f"{res.shape}: warmup {res.warmup_steps} steps, peak {_fmt(peak)}")
         self.loss_const.set_data(*_loss_curve(res.constant_losses))
         self.loss_line.set_data(*_loss_curve(res.losses))
         if res.diverged:
@@ -321,7 +329,7 @@ class DesignFigure(ExplorerFigure):
             title += f" | constant: diverged at {res.constant_diverged_at}"
         else:
             title += f" | constant: {res.constant_test_loss:.3f}"
-        self.ax_loss.set_title(title, fontsize=11)
+        self.ax_loss.title.set_text(title)
         return self
 
 

@@ -9,6 +9,11 @@ An explorer is two pure functions and a few lines on :class:`Explorer`:
   (:class:`~course_lib.explorers.figures.ExplorerFigure`); with ``figure_key`` the shell keeps
   one per key and only moves its artists on each update.
 
+Where one result takes too long to compute on a slider move, ``precompute=True`` computes the
+result of every combination of the controls' options (sliders over fixed values, buttons) once,
+when the explorer is built, that is when the lesson's cell runs; a slider move then only looks
+its result up and draws it.
+
 Example::
 
     Explorer("lr", "Learning-rate explorer", {"lr": slider},
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
@@ -67,6 +73,9 @@ class Explorer(widgets.VBox):
             (default: one figure for all).
         describe: ``values -> str``, the settings in the plain-text line
             (default :func:`describe_values`).
+        precompute: compute the result of every combination of the controls' ``options``
+            now (every control must have them: selection sliders, toggle buttons, drop-downs),
+            and look results up on each change.
 
     Attributes:
         controls: the control widgets by setting name.
@@ -87,6 +96,7 @@ class Explorer(widgets.VBox):
         figure: Callable[[Any], ExplorerFigure],
         figure_key: Callable[[Any], Hashable] = lambda _result: None,
         describe: Callable[[dict[str, Any]], str] = describe_values,
+        precompute: bool = False,
     ):
         self.explorer_name = name
         self.explorer_title = title
@@ -96,6 +106,9 @@ class Explorer(widgets.VBox):
         self._figure_key = figure_key
         self._describe = describe
         self._figures: dict[Hashable, ExplorerFigure] = {}
+        self._results: dict[tuple, Any] = {}
+        if precompute:
+            self._precompute()
         self.readout = widgets.HTML(layout=widgets.Layout(margin="2px 0 2px 4px"))
         self.readout.add_class("course-readout")
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -120,6 +133,25 @@ class Explorer(widgets.VBox):
     def _on_change(self, _change=None) -> None:
         self.refresh()
 
+    def _precompute(self) -> None:
+        names = list(self.controls)
+        choices = []
+        for name in names:
+            options = getattr(self.controls[name], "options", None)
+            if options is None:
+                raise ValueError(f"precompute needs controls with options; {name!r} has none")
+            choices.append([o[1] if isinstance(o, tuple) else o for o in options])
+        for combo in itertools.product(*choices):
+            values = dict(zip(names, combo))
+            self._results[combo] = self._compute(values)
+
+    def compute(self, values: Mapping[str, Any]) -> Any:
+        """The result for ``values``: looked up when precomputed, else computed now."""
+        key = tuple(values[k] for k in self.controls)
+        if key in self._results:
+            return self._results[key]
+        return self._compute(dict(values))
+
     def figure_for(self, res: Any) -> ExplorerFigure:
         """The kept figure for ``res`` (built on first use)."""
         key = self._figure_key(res)
@@ -134,7 +166,7 @@ class Explorer(widgets.VBox):
         callback has nowhere to raise to) and kept in ``error``, never swallowed silently.
         """
         try:
-            res = self._compute(self.values())
+            res = self.compute(self.values())
             rgb = self.figure_for(res).render_rgb(res)
             png = encode_png(rgb)
         except Exception as exc:  # noqa: BLE001 - shown in the readout and kept in .error
