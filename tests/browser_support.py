@@ -37,7 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LabServer", "LabPage", "free_port"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "LabServer", "LabPage", "free_port", "explorer_notebook",
+           "ExpectedMove", "start_expected_move"]
 
 
 def free_port() -> int:
@@ -196,3 +197,80 @@ class LabPage:
             timeout=timeout_ms,
         )
         self.wait_kernel_idle(timeout_ms)
+
+
+# --- one explorer in a notebook of its own, and what its pure function says -------------------
+
+def explorer_notebook(case, folder: Path) -> Path:
+    """``folder/explorer_<name>.ipynb``: the case's setup cell, then a cell holding ``explorer``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(case.setup), nbformat.v4.new_code_cell("explorer")]
+    path = Path(folder) / f"explorer_{case.name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+_EXPECTED = r"""
+import base64, json, sys
+sys.path.insert(0, sys.argv[1])
+import matplotlib
+matplotlib.use("Agg")
+from explorer_cases import build, case_by_name, moved_value, pure_result, slider_index
+from course_lib.explorers.figures import encode_png
+
+case = case_by_name(sys.argv[2])
+explorer, ns = build(case)
+control = explorer.controls[case.slider]
+values = explorer.values()
+start = pure_result(case, ns, values)
+values[case.slider] = moved_value(control, case.presses)
+moved = pure_result(case, ns, values)
+png = encode_png(explorer._new_figure(moved).render_rgb(moved))
+print("EXPECTED " + json.dumps({
+    "slider_index": slider_index(explorer, case.slider),
+    "start_lines": list(start.lines), "lines": list(moved.lines),
+    "png": base64.b64encode(png).decode("ascii")}))
+"""
+
+
+class ExpectedMove:
+    """The pure function's readout and picture for a case's slider move, computed in a process
+    of its own with the lessons' environment (one thread, pinned instruction set), as the
+    kernel computes them. :meth:`get` waits for it."""
+
+    def __init__(self, case):
+        env = dict(os.environ)
+        env.update(NOTEBOOK_ENV)
+        self.case = case
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _EXPECTED, str(ROOT / "tests"), case.name], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def get(self, timeout: float = 300) -> dict:
+        import base64
+
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            raise
+        lines = [ln for ln in out.splitlines() if ln.startswith("EXPECTED ")]
+        if self.proc.returncode != 0 or not lines:
+            raise RuntimeError(f"the {self.case.name} explorer's pure function failed:\n{err}")
+        data = json.loads(lines[-1][len("EXPECTED "):])
+        data["png"] = base64.b64decode(data["png"])
+        return data
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+
+def start_expected_move(case) -> ExpectedMove:
+    return ExpectedMove(case)

@@ -8,15 +8,33 @@ the printed numbers are exactly those of ``lr_result`` for that value.
 
 Needs Debian's chromium (``tools/ensure_chromium.sh``, run by ``make test``); skipped with the
 reason when it is missing. Screenshots go to a temp dir whose path the test prints.
+
+Then every explorer of the course (the entries of ``tests/explorer_cases.py``: adding an
+explorer there adds it here) in a notebook of its own (the lesson's setup call, then the widget):
+Run All, check that the readout shows the pure function's lines for the starting values, press
+the right arrow on one slider, and check that the readout becomes the pure function's lines for
+the new value and the picture its figure, pixel for pixel (the expected values are computed in a
+separate process with the lessons' environment, as the kernel computes them).
 """
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
+import numpy as np
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, ROOT, LabPage, LabServer
+from browser_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    LabPage,
+    LabServer,
+    explorer_notebook,
+    start_expected_move,
+)
+from explorer_cases import CASES
 
 # ~80 s measured on a 2-core machine at load average 7 (server start, kernel, Run All, slider);
 # the limit leaves room for a busier machine.
@@ -43,7 +61,9 @@ def lab(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     if not LESSON.exists():
         pytest.skip(f"{LESSON.name} does not exist yet")
-    server = LabServer(tmp_path_factory.mktemp("lab"), [LESSON])
+    generated = tmp_path_factory.mktemp("explorer-notebooks")
+    notebooks = [explorer_notebook(case, generated) for case in CASES]
+    server = LabServer(tmp_path_factory.mktemp("lab"), [LESSON, *notebooks])
     try:
         yield server
     finally:
@@ -148,6 +168,90 @@ def test_lr_explorer_in_jupyterlab(lab, page, tmp_path_factory):
     assert plot.screenshot() != before_png, "the picture did not change"
     pg.screenshot(path=str(shots / "3_moved.png"))
     print(f"browser test: {time.monotonic() - t0:.0f} s from page load to checked slider")
+
+
+# --- every explorer: one slider, the readout and the picture against the pure function --------
+
+_PLOT_BYTES = """async (sel) => {
+    const img = document.querySelector(sel);
+    if (img === null || !img.src) return null;
+    const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000)
+        s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+}"""
+
+_READOUT_IS = """([sel, want]) => {
+    const got = [...document.querySelectorAll(sel)].map(e => e.textContent.trim())
+        .filter(t => t.length > 0);
+    return JSON.stringify(got) === JSON.stringify(want);
+}"""
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import PIL.Image
+
+    return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean()) if a.shape == b.shape else float("inf")
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_explorer_slider_matches_pure_function(lab, page, case, tmp_path_factory):
+    import base64
+
+    expected = start_expected_move(case)  # runs while the browser loads
+    try:
+        pg = page
+        nb = LabPage(pg, lab)
+        t0 = time.monotonic()
+        nb.open(f"explorer_{case.name}.ipynb")
+        nb.wait_kernel_idle()
+        nb.run_all()
+        sel = f".course-{case.name}-explorer"
+        explorer = pg.locator(sel)
+        explorer.wait_for(state="visible", timeout=240_000)
+        nb.wait_all_executed(timeout_ms=240_000)
+        want = expected.get()
+    finally:
+        expected.stop()
+    readout = f"{sel} .course-readout .widget-html-content > div > div"
+    panel = pg.locator(".jp-NotebookPanel")
+    assert "Traceback" not in (panel.text_content() or "")
+    assert pg.locator('[data-mime-type="application/vnd.jupyter.stderr"]').count() == 0
+    pg.wait_for_function(_READOUT_IS, arg=[readout, want["start_lines"]], timeout=30_000)
+    plot = f"{sel} img.course-plot"
+    before = _pixels(base64.b64decode(pg.evaluate(_PLOT_BYTES, plot)))
+    after_want = _pixels(want["png"])
+    assert _mean_diff(before, after_want) > 0.5, "the test's move should change the picture"
+
+    handle = explorer.locator(".widget-slider .noUi-handle").nth(want["slider_index"])
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for _ in range(case.presses):
+        pg.keyboard.press("ArrowRight")
+    try:  # the kernel sends the picture before the readout: once the readout is final, both are
+        pg.wait_for_function(_READOUT_IS, arg=[readout, want["lines"]], timeout=120_000)
+    except Exception:
+        shot = tmp_path_factory.mktemp("screenshots") / f"{case.name}_moved.png"
+        pg.screenshot(path=str(shot))
+        got = [t.strip() for t in pg.locator(readout).all_text_contents() if t.strip()]
+        pytest.fail(f"the {case.name} readout after {case.presses} presses on "
+                    f"{case.slider!r} is {got}, the pure function says {want['lines']} "
+                    f"(screenshot {shot})")
+    time.sleep(0.5)
+    after = _pixels(base64.b64decode(pg.evaluate(_PLOT_BYTES, plot)))
+    assert _mean_diff(after, before) > 0.5, "the picture did not change"
+    assert _mean_diff(after, after_want) < 0.5, (
+        f"the {case.name} picture differs from its figure function's for the new value "
+        f"(mean |difference| {_mean_diff(after, after_want):.2f} of 255)")
+    assert "could not update" not in (explorer.text_content() or "")
+    print(f"\n{case.name} explorer: {time.monotonic() - t0:.0f} s from page load to checked "
+          "slider")
 
 
 # --- the first screen a learner sees after `make lab` ------------------------------------------
