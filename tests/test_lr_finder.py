@@ -368,3 +368,136 @@ def test_plot_marks_every_suggestion():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+# ---------------------------------------------------------------------------------------------
+# The course's suggestion: the window, the probes, the pick, the cost
+# ---------------------------------------------------------------------------------------------
+
+from course_lib.lr_finder import pick, probe_window, run_probes  # noqa: E402
+from course_lib.lr_finder.probes import EVAL_BATCHES, MAX_PROBES, RUNGS  # noqa: E402
+
+
+def test_probe_window_spans_the_descent_up_to_the_smoothed_minimum():
+    lrs, losses = synthetic_curve(200)
+    window = probe_window(lrs, losses)
+    sm = smooth_losses(losses, 0.8)
+    i_min = int(np.argmin(sm))
+    # the top is the smoothed minimum; the bottom where 10% of the drop is done
+    assert window[-1] == pytest.approx(lrs[i_min])
+    drop = sm[0] - sm[i_min]
+    first = lrs[np.flatnonzero(sm <= sm[0] - 0.1 * drop)[0]]
+    assert window[0] >= first * (1 - 1e-9)
+    assert window == sorted(window) and len(window) <= MAX_PROBES
+    ratios = np.array(window[1:]) / np.array(window[:-1])
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # evenly spaced in log lr
+    assert ratios[0] >= 2.0 - 1e-9  # at least a factor 2 (wider when the window is wide)
+
+
+def test_probe_window_narrow_wide_and_degenerate_curves():
+    lrs = exponential_lrs(1e-4, 1.0, 100)
+    # a narrow descent (one decade): candidates exactly a factor 2 apart, the top included
+    u = np.log10(lrs)
+    narrow = 2 - np.tanh(4 * (u + 1.5)) + 5 * (lrs > 0.1)
+    w = probe_window(lrs, narrow)
+    np.testing.assert_allclose(np.array(w[1:]) / np.array(w[:-1]), 2.0)
+    assert len(w) < MAX_PROBES
+    # a curve that only rises: the minimum is the first point, probe below it
+    rising = np.linspace(1.0, 5.0, 100)
+    w = probe_window(lrs, rising)
+    assert w[-1] == pytest.approx(lrs[0]) and w[0] == pytest.approx(lrs[0] / 8)
+    # a flat curve: still a window, never empty
+    assert len(probe_window(lrs, np.ones(100))) >= 2
+    assert probe_window(lrs[:2], narrow[:2]) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"factor": 1.0}, "factor"),
+    ({"max_probes": 1}, "max_probes"),
+    ({"max_probes": 2.5}, "max_probes"),
+])
+def test_probe_window_bad_arguments(kwargs, match):
+    lrs, losses = synthetic_curve(50)
+    with pytest.raises(ValueError, match=match):
+        probe_window(lrs, losses, **kwargs)
+    with pytest.raises(ValueError, match="equal length"):
+        probe_window(lrs, losses[:-1])
+
+
+def test_pick_prefers_the_longest_probes_then_the_lowest_loss_then_the_smaller_lr():
+    assert pick([1e-3, 1e-2, 1e-1], [0.5, 0.3, 0.2], [25, 100, 50]) == 1e-2
+    assert pick([1e-3, 1e-2], [0.3, 0.3], [100, 100]) == 1e-3
+    assert pick([1e-3, 1e-2], [math.inf, 0.4], [100, 100]) == 1e-2
+    assert pick([1e-3, 1e-2], [math.inf, math.inf], [25, 25]) is None
+    assert pick([], [], []) is None
+
+
+def quadratic_problem():
+    """Least squares with a known Hessian: plain SGD on the full batch converges fastest at
+    lr = 2 / (L + mu) and diverges above 2 / L."""
+    gen = torch.Generator().manual_seed(3)
+    X = torch.randn(64, 4, generator=gen) * torch.tensor([3.0, 1.0, 1.0, 0.5])
+    y = X @ torch.randn(4, 1, generator=gen)
+    hessian = 2 * X.T @ X / len(X)
+    eig = torch.linalg.eigvalsh(hessian)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 1, bias=False)
+    return model, (X, y), float(eig[-1]), float(eig[0])
+
+
+def test_run_probes_keeps_the_better_half_and_finds_the_fastest_stable_lr():
+    model, batch, L, mu = quadratic_problem()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    saved = snapshot(model, opt)
+
+    def restore():
+        model.load_state_dict(saved[0])
+        opt.load_state_dict(saved[1])
+
+    def loss_of(b):
+        return nn.functional.mse_loss(model(b[0]), b[1])
+
+    best = 2 / (L + mu)
+    lrs = [best / 8, best / 4, best / 2, best, 2.5 / L]  # the last one diverges
+    losses, steps = run_probes(restore, model, opt, [batch] * RUNGS[-1], [batch], loss_of, lrs)
+    assert steps[-1] == RUNGS[0] and losses[-1] == math.inf or losses[-1] > losses[3]
+    assert steps[3] == RUNGS[-1]  # the best one goes all the way
+    assert steps[0] == RUNGS[0]  # the slowest is dropped at the first rung
+    assert pick(lrs, losses, steps) == best
+
+
+def test_lr_range_test_probes_its_window_and_reports_the_cost():
+    model, get_batch, loss_fn = make_problem()
+    opt = ours.Adam(model.parameters(), lr=1e-3)
+    r = lr_range_test(model, opt, get_batch, loss_fn)
+    assert r.probe_lrs == probe_window(r.lrs, r.losses)
+    assert r.suggested_lr in r.probe_lrs
+    assert r.probe_steps == sum(r.probe_run) > 0
+    assert r.cost == pytest.approx((len(r.lrs) + r.probe_steps) / len(r.lrs))
+    assert r.cost <= 1 + (MAX_PROBES * RUNGS[0] + 4 * RUNGS[0] + 2 * RUNGS[1]) / len(r.lrs)
+    assert r.probe_lrs[0] >= r.lrs[0] and r.probe_lrs[-1] <= r.lrs[-1]
+    model, get_batch, loss_fn = make_problem()  # the same weights and batches again
+    opt = ours.Adam(model.parameters(), lr=1e-3)
+    off = lr_range_test(model, opt, get_batch, loss_fn, probes=False)
+    assert off.suggested_lr is None and off.probe_steps == 0 and off.cost == 1.0
+    assert off.losses == r.losses  # the probes change nothing in the sweep
+    with pytest.raises(ValueError, match="probes"):
+        lr_range_test(model, opt, get_batch, loss_fn, probes="yes")
+
+
+def test_probes_restore_exactly_and_do_not_consume_the_sweeps_batches_twice():
+    model, get_batch, loss_fn = make_problem()
+    opt = ours.AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    warm_up(model, opt, get_batch)
+    before_model, before_opt = snapshot(model, opt)
+    r = lr_range_test(model, opt, get_batch, loss_fn, num_iters=60)
+    assert r.probe_steps > 0 and r.suggested_lr is not None
+    assert_state_equal(before_model, model.state_dict())
+    assert_state_equal(before_opt, opt.state_dict())
+    # a list of batches too short for the probes: the sweep runs, the note says why
+    batches = [get_batch() for _ in range(60)]
+    r = lr_range_test(model, opt, batches, loss_fn, num_iters=60)
+    assert r.suggested_lr is None and "no probes" in r.probe_note
+    assert_state_equal(before_model, model.state_dict())
+    assert_state_equal(before_opt, opt.state_dict())
+    assert len(batches) >= RUNGS[-1] + EVAL_BATCHES or r.probe_steps == 0
