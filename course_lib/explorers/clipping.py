@@ -446,9 +446,14 @@ def clipping_explorer(setup: ClippingSetup, threshold: float = 1.0,
         "spike": choice_slider("spike size", SPIKES, spike, fmt=lambda s: f"x{s:g}"),
         "optimizer": toggle("optimizer", OPTIMIZERS, optimizer),
     }
-    return Explorer(
+    explorer = Explorer(
         "clipping", "Clipping explorer", controls,
         result=lambda v: clipping_result(setup, v["threshold"], v["spike"], v["optimizer"]),
         figure=lambda res: ClippingFigure(res.optimizer if res.optimizer in OPTIMIZERS
                                           else "SGD"),
         figure_key=lambda res: res.optimizer, precompute=True)
+    for name in OPTIMIZERS:  # draw each optimizer's figure once now, not on the first click
+        res = explorer.compute({**explorer.values(), "optimizer": name})
+        explorer.figure_for(res).render_rgb(res)
+    explorer.refresh()
+    return explorer
