@@ -140,6 +140,28 @@ def _np_permutation(n, batch_size, seed):
     return list(perm.split(batch_size))
 
 
+def _mlp_backward(X, labels, W1, b1, W2, b2, *, per_row=True, sign=1.0, mask=True, w2t=False,
+                  bias_mean=False, transpose_dw=False):
+    H = X @ W1.T + b1
+    A = torch.relu(H)
+    Z = A @ W2.T + b2
+    G_Z = sign * (torch.softmax(Z, dim=1) - F.one_hot(labels, Z.shape[1]).to(Z.dtype))
+    G_Z = G_Z / len(X) if per_row else G_Z
+    G_H = G_Z @ (W2.T if w2t else W2)
+    G_H = G_H * (H > 0) if mask else G_H
+    bias = (lambda t: t.mean(0)) if bias_mean else (lambda t: t.sum(0))
+    dW1, dW2 = G_H.T @ X, G_Z.T @ A
+    if transpose_dw:
+        dW1, dW2 = dW1.T, dW2.T
+    return dW1, bias(G_H), dW2, bias(G_Z)
+
+
+def _lam_max(z):
+    z = z.double()
+    hess = 2 * torch.tensor([[(z * z).mean(), z.mean()], [z.mean(), 1.0]], dtype=torch.float64)
+    return torch.linalg.eigvalsh(hess)[-1].item()
+
+
 WRONG = [
     # lesson 01
     ("l01_mse", "no square", lambda p, t: (p - t).mean(), "squaring"),
@@ -184,6 +206,19 @@ WRONG = [
      lambda n, bs, seed: list(torch.randint(0, n, (n,), generator=torch.Generator().manual_seed(seed)).split(bs)),
      "more than once"),
     ("l02_minibatch_indices", "numpy shuffle", _np_permutation, "order differs"),
+    ("l02_mlp_backward", "no 1/N", lambda *a: _mlp_backward(*a, per_row=False), "N times too large"),
+    ("l02_mlp_backward", "one-hot minus softmax", lambda *a: _mlp_backward(*a, sign=-1.0), "wrong sign"),
+    ("l02_mlp_backward", "no ReLU mask", lambda *a: _mlp_backward(*a, mask=False), "ReLU"),
+    ("l02_mlp_backward", "weight gradients transposed", lambda *a: _mlp_backward(*a, transpose_dw=True),
+     "transposed"),
+    ("l02_mlp_backward", "back through W2 transposed", lambda *a: _mlp_backward(*a, w2t=True), "W2 itself"),
+    ("l02_mlp_backward", "bias gradient a mean", lambda *a: _mlp_backward(*a, bias_mean=True), "sum over the rows"),
+    ("l02_choose_batch_and_lr", "a constant answer", lambda z, y, budget, target: {"batch_size": 64, "lr": 0.1},
+     "lr 0.1"),
+    ("l02_choose_batch_and_lr", "cheapest steps (B = 1)",
+     lambda z, y, budget, target: {"batch_size": 1, "lr": 1 / _lam_max(z)}, "gradient noise"),
+    ("l02_choose_batch_and_lr", "lr past the edge",
+     lambda z, y, budget, target: {"batch_size": 32, "lr": 2.2 / _lam_max(z)}, "diverged"),
     # lesson 03
     ("l03_gd_trajectory", "no w0", lambda lr, w0, n: [w0 * (1 - 2 * lr) ** k for k in range(1, n + 1)],
      "start with w0"),

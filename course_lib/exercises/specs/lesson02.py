@@ -2,8 +2,11 @@
 
 ``finite_difference_grad`` (central differences, checked against autograd on whitelisted
 functions), ``fit_house_prices`` (gradient descent with a standardised feature, answer in
-original units, checked against the least-squares line) and ``minibatch_indices`` (one
-shuffled epoch cut into mini-batches, exactly as ``torch.randperm`` with a seeded generator).
+original units, checked against the least-squares line), ``minibatch_indices`` (one
+shuffled epoch cut into mini-batches, exactly as ``torch.randperm`` with a seeded generator),
+``mlp_backward`` (the backward pass of a 2-layer ReLU MLP with softmax cross-entropy, checked
+against autograd on random shapes) and ``choose_batch_and_lr`` (an experiment: a batch size and
+a learning rate for a random linear fit under a budget of examples, judged by running them).
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from course_lib.exercises.specs._helpers import (
     diagnose_tuple,
 )
 
-__all__ = ["EXERCISES", "FINITE_DIFFERENCE", "FIT_HOUSE_PRICES", "HOUSE_MSE", "MINIBATCH_INDICES",
-           "QUADRATIC", "ROSENBROCK"]
+__all__ = ["CHOOSE_BATCH_AND_LR", "EXERCISES", "FINITE_DIFFERENCE", "FIT_HOUSE_PRICES", "HOUSE_MSE",
+           "MINIBATCH_INDICES", "MLP_BACKWARD", "QUADRATIC", "ROSENBROCK", "budget_run"]
 
 
 # ---------------------------------------------------------------- functions f for finite differences
@@ -317,5 +320,280 @@ MINIBATCH_INDICES = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l02_mlp_backward
+
+def _mlp_case(rng: np.random.Generator, n: int, d: int, h: int, k: int, dtype=F64,
+              dead: bool = False) -> tuple:
+    X = rng.normal(size=(n, d))
+    labels = rng.integers(0, k, n)
+    W1 = rng.normal(size=(h, d)) / np.sqrt(d)
+    b1 = rng.normal(scale=0.5, size=h)
+    if dead:                                   # a few hidden units that no example switches on
+        b1[: max(1, h // 3)] = -50.0
+    W2 = rng.normal(size=(k, h)) / np.sqrt(h)
+    b2 = rng.normal(scale=0.5, size=k)
+    return (as_tensor(X, dtype), torch.tensor(labels, dtype=torch.int64), as_tensor(W1, dtype),
+            as_tensor(b1, dtype), as_tensor(W2, dtype), as_tensor(b2, dtype))
+
+
+def _mlp_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("N = 6 rows, 4 inputs, 5 hidden units, 3 classes", _mlp_case(rng, 6, 4, 5, 3)),
+        Case("a single example (N = 1)", _mlp_case(rng, 1, 3, 4, 2)),
+        Case("hidden layer as wide as the output (W2 square)", _mlp_case(rng, 8, 5, 4, 4)),
+        Case("10 classes, 32 hidden units", _mlp_case(rng, 20, 8, 32, 10)),
+        Case("some hidden units are never active", _mlp_case(rng, 9, 4, 6, 3, dead=True)),
+        Case("float32 tensors", _mlp_case(rng, 12, 6, 7, 5, dtype=F32)),
+        Case("another random shape", _mlp_case(rng, 15, 7, 9, 9), hidden=True),
+        Case("more rows than units", _mlp_case(rng, 64, 3, 5, 2), hidden=True),
+    ]
+
+
+def _mlp_reference(X, labels, W1, b1, W2, b2) -> tuple[torch.Tensor, ...]:
+    params = [t.detach().clone().requires_grad_(True) for t in (W1, b1, W2, b2)]
+    logits = torch.relu(X @ params[0].T + params[1]) @ params[2].T + params[3]
+    torch.nn.functional.cross_entropy(logits, labels).backward()
+    return tuple(p.grad.detach() for p in params)
+
+
+def _mlp_variant(X, labels, W1, b1, W2, b2, *, per_row: float = 1.0, sign: float = 1.0,
+                 mask: bool = True, w2_transposed: bool = False, bias_mean: bool = False):
+    """A backward pass with one known mistake switched on (for diagnosis)."""
+    X, W1, b1, W2, b2 = (t.double() for t in (X, W1, b1, W2, b2))
+    H = X @ W1.T + b1
+    A = torch.relu(H)
+    Z = A @ W2.T + b2
+    onehot = torch.nn.functional.one_hot(labels, Z.shape[1]).double()
+    G_Z = sign * (torch.softmax(Z, dim=1) - onehot) / len(X) * per_row
+    G_A = G_Z @ (W2.T if w2_transposed else W2)
+    G_H = G_A * (H > 0) if mask else G_A
+    reduce = (lambda t: t.mean(0)) if bias_mean else (lambda t: t.sum(0))
+    return G_H.T @ X, reduce(G_H), G_Z.T @ A, reduce(G_Z)
+
+
+_MLP_NAMES = ("dW1", "db1", "dW2", "db2")
+
+
+def _mlp_compare(case: Case, expected, got) -> str | None:
+    X, labels, W1, b1, W2, b2 = case.args
+    n = X.shape[0]
+    if isinstance(got, (tuple, list)) and len(got) == 4:
+        for name, e, g in zip(_MLP_NAMES, expected, got):
+            if isinstance(g, torch.Tensor) and g.dim() == 2 and e.dim() == 2 and \
+                    tuple(g.shape) == tuple(e.shape[::-1]) and e.shape[0] != e.shape[1]:
+                return (f"{name} has the shape of its weight matrix transposed, {tuple(g.shape)}: a "
+                        "gradient has the shape of what it differentiates (nn.Linear stores a weight "
+                        "as outputs x inputs), so swap the two factors of the product and transpose "
+                        "the one that carries the batch dimension")
+    args = (X, labels, W1, b1, W2, b2)
+    mistakes = [
+        ("every gradient is N times too large: the loss is the mean over the N rows, so the "
+         "gradient with respect to the logits carries a factor 1/N", _mlp_variant(*args, per_row=float(n))),
+        ("every gradient has the wrong sign: the gradient of the loss with respect to the logits is "
+         "softmax minus one-hot (the predicted probability of the true class must rise, so its logit "
+         "is pushed up when you step against the gradient)", _mlp_variant(*args, sign=-1.0)),
+        ("dW2 and db2 are right but dW1 and db1 are not: the gradient arriving at the hidden layer "
+         "has to pass through the ReLU, whose derivative is 1 where the pre-activation is positive "
+         "and 0 elsewhere", _mlp_variant(*args, mask=False)),
+        ("dW2 and db2 are right but dW1 and db1 are not: the gradient is sent back through "
+         "Z = A W2^T by multiplying with W2 itself; with a square W2 its transpose has the right "
+         "shape and the wrong values",
+         _mlp_variant(*args, w2_transposed=True) if W2.shape[0] == W2.shape[1] else None),
+        ("the weight gradients are right but the bias gradients are not: the 1/N is already in the "
+         "gradient of the logits, so each bias gradient is a sum over the rows, not a mean",
+         _mlp_variant(*args, bias_mean=True)),
+    ]
+    expected_dtype = X.dtype
+    rtol, atol = (1e-4, 1e-6) if expected_dtype == F32 else (1e-6, 1e-10)
+    return diagnose_tuple(_MLP_NAMES, expected, got, mistakes, rtol=rtol, atol=atol)
+
+
+MLP_BACKWARD = Exercise(
+    grade_id="l02_mlp_backward",
+    function="mlp_backward",
+    points=3,
+    make_cases=_mlp_cases,
+    reference=_mlp_reference,
+    compare=_mlp_compare,
+    hint="start at the loss and walk back one layer at a time: each gradient has the shape of the "
+         "tensor it differentiates, which tells you which product to form.",
+    hints=(
+        "Forward: H = X W1ᵀ + b1, A = ReLU(H), Z = A W2ᵀ + b2, L = mean over rows of the cross-entropy. "
+        "Backward, from the top: the gradient with respect to the logits is G_Z = (softmax(Z) − Y)/N "
+        "with Y the one-hot rows of the labels. A layer Z = A Wᵀ + b sends G_Z to three places: "
+        "∂L/∂W = G_Zᵀ A (shape of W), ∂L/∂b = the column sums of G_Z (shape of b), and "
+        "∂L/∂A = G_Z W (shape of A). The ReLU passes the gradient where H > 0 and blocks it elsewhere.",
+        "The order of the work, with shapes (N rows, d inputs, h hidden, k classes):\n"
+        "  1. forward, keeping H (N x h), A (N x h) and Z (N x k);\n"
+        "  2. softmax of Z along the class dimension, minus one at each row's label (a one-hot "
+        "matrix of the labels, or an index into the probabilities), divided by N: G_Z, N x k;\n"
+        "  3. the top layer's gradients: G_Z transposed times A (k x h), and G_Z summed over rows (k);\n"
+        "  4. back to the hidden layer: G_Z times W2 (N x h), then zero it where H is not positive;\n"
+        "  5. the bottom layer's gradients from that, the same way as in step 3, with X in place of A.\n"
+        "Return the four gradients as a tuple, the first layer's weight and bias first; no autograd.",
+    ),
+    forbidden=AUTOGRAD,
+)
+
+
+# ---------------------------------------------------------------- l02_choose_batch_and_lr
+
+#: Shuffle seeds of the check's runs: the excess loss is averaged over these five runs.
+BUDGET_SEEDS = (0, 1, 2, 3, 4)
+
+
+def _budget_problem(rng: np.random.Generator) -> tuple:
+    """A random linear fit (feature scale, offset, noise and N random), a budget and a target.
+
+    The target is 6x the expected noise floor of mini-batch gradient descent at a batch size
+    ``b_star`` drawn from 16, 32, 64 with lr = 1/λ_max; the budget pays for enough steps at
+    ``b_star`` that the start is forgotten (the expected transient under half the floor).
+    Computed exactly for the quadratic, not simulated.
+    """
+    n = int(rng.integers(400, 1200))
+    s = 10 ** rng.uniform(-0.4, 0.4)
+    z = s * rng.uniform(-0.5, 0.5) + s * rng.standard_normal(n)
+    y = rng.uniform(-5, 5) * z + rng.uniform(-5, 5) + rng.uniform(0.5, 3.0) * rng.standard_normal(n)
+    b_star = int(2 ** rng.integers(4, 7))
+    st = _budget_stats(z, y)
+    lr = 1 / st["lam_max"]
+    floor = _noise_floor(st, n, b_star, lr)
+    a = np.eye(2) - lr * st["hessian"]
+    gap, steps = -st["theta"], 0
+    while 0.5 * gap @ st["hessian"] @ gap > floor / 2 and steps < 10_000:
+        gap, steps = a @ gap, steps + 1
+    return as_tensor(z), as_tensor(y), int(b_star * max(steps, 5)), float(f"{6 * floor:.3g}")
+
+
+def _noise_floor(st: dict, n: int, batch_size: int, lr: float) -> float:
+    """Expected excess loss of mini-batch GD at stationarity: 1/2 tr(H S), S = A S A + lr^2 C."""
+    hess = st["hessian"]
+    a = np.eye(2) - lr * hess
+    c = st["cov"] * (n - batch_size) / (batch_size * (n - 1))
+    cov = np.linalg.solve(np.eye(4) - np.kron(a, a), (lr * lr * c).reshape(-1)).reshape(2, 2)
+    return float(0.5 * np.trace(hess @ cov))
+
+
+def _budget_stats(z: np.ndarray, y: np.ndarray) -> dict:
+    X = np.stack([z, np.ones_like(z)], axis=1)
+    theta = np.linalg.lstsq(X, y, rcond=None)[0]
+    r = X @ theta - y
+    g = np.stack([2 * r * z, 2 * r], axis=1)
+    hess = 2 * np.array([[np.mean(z * z), z.mean()], [z.mean(), 1.0]])
+    lam = np.linalg.eigvalsh(hess)
+    centred = g - g.mean(0)
+    return {"loss_star": float(np.mean(r * r)), "theta": theta, "hessian": hess,
+            "cov": centred.T @ centred / len(z), "lam_min": float(lam[0]), "lam_max": float(lam[1])}
+
+
+def budget_run(z, y, batch_size: int, lr: float, steps: int, seed: int, *,
+               noiseless: bool = False) -> tuple[float, int | None]:
+    """Mini-batch gradient descent on mean((w z + b - y)^2) from (0, 0), shuffled epochs.
+
+    Returns ``(final loss, step at which it blew up or None)``; ``noiseless`` uses the full
+    gradient at every step (the same number of steps), to tell slowness from noise.
+    """
+    z, y = np.asarray(z, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    gen = np.random.default_rng(seed)
+    n, w, b = len(z), 0.0, 0.0
+    order, pos = gen.permutation(n), 0
+    for step in range(1, steps + 1):
+        if noiseless:
+            idx = slice(None)
+        else:
+            if pos + batch_size > n:
+                order, pos = gen.permutation(n), 0
+            idx = order[pos:pos + batch_size]
+            pos += batch_size
+        r = w * z[idx] + b - y[idx]
+        w, b = w - lr * 2 * float(np.mean(r * z[idx])), b - lr * 2 * float(np.mean(r))
+        if not (abs(w) < 1e8 and abs(b) < 1e8):
+            return math.inf, step
+    return float(np.mean((w * z + b - y) ** 2)), None
+
+
+def _budget_cases(rng: np.random.Generator) -> list[Case]:
+    names = ["problem A", "problem B", "problem C", "problem D", "problem E", "problem F",
+             "problem G (hidden)", "problem H (hidden)"]
+    return [Case(name, _budget_problem(rng), hidden="hidden" in name) for name in names]
+
+
+def _budget_reference(z, y, budget, target) -> float:
+    # the check judges the outcome by running it; what it needs is the loss at the minimum
+    return _budget_stats(z.numpy(), y.numpy())["loss_star"]
+
+
+def _budget_compare(case: Case, expected, got) -> str | None:
+    z, y, budget, target = case.args
+    n = len(z)
+    if not isinstance(got, dict) or set(got) != {"batch_size", "lr"}:
+        return (f"should return a dict with the keys 'batch_size' and 'lr', got {describe(got)}"
+                + (f" with keys {sorted(map(str, got))}" if isinstance(got, dict) else ""))
+    b_raw, lr = got["batch_size"], as_float(got["lr"])
+    if isinstance(b_raw, torch.Tensor) and b_raw.numel() == 1 and not b_raw.is_floating_point():
+        b_raw = int(b_raw.item())
+    if isinstance(b_raw, bool) or not isinstance(b_raw, int):
+        return f"the batch size should be a whole number (an int), got {describe(b_raw)}"
+    if not 1 <= b_raw <= n:
+        return f"the batch size should be from 1 to N = {n} (the number of examples), got {b_raw}"
+    if lr is None or not math.isfinite(lr) or lr <= 0:
+        return f"the learning rate should be a positive number, got {describe(got['lr'])}"
+    if b_raw > budget:
+        return f"a batch of {b_raw} costs more than the whole budget of {budget} examples"
+    steps = budget // b_raw
+    runs = [budget_run(z, y, b_raw, lr, steps, seed) for seed in BUDGET_SEEDS]
+    blown = [at for _, at in runs if at is not None]
+    diverged = (f"with batch size {b_raw} and lr {lr:.3g} the run diverged ({{}}): the learning rate "
+                "is above what this problem's curvature allows; measure the curvature of the loss "
+                "before choosing it")
+    if blown:
+        return diverged.format(f"the weights passed 1e8 at step {min(blown)}")
+    start = float((y.double() ** 2).mean())           # the loss at (0, 0), where every run starts
+    final = sum(loss for loss, _ in runs) / len(runs)
+    if final > start:
+        return diverged.format(f"the loss rose from {start:.3g} to {final:.3g}")
+    excess = final - expected
+    if excess <= target:
+        return None
+    quiet, _ = budget_run(z, y, b_raw, lr, steps, 0, noiseless=True)
+    where = (f"with batch size {b_raw} and lr {lr:.3g} the budget pays for {steps} steps, and the loss "
+             f"ended {excess:.3g} above its minimum (target {target:.3g})")
+    if quiet - expected > target:
+        return (where + ": even without gradient noise that many steps at this learning rate do not get "
+                "there. The run is too slow: more steps (a smaller batch), or a bigger learning rate "
+                "if the curvature allows it")
+    return (where + ": with the full gradient the same steps would have made it, so the gradient "
+            "noise is what keeps the loss up. A bigger batch averages it away (fewer steps), and a "
+            "smaller learning rate shrinks each noisy step (slower)")
+
+
+CHOOSE_BATCH_AND_LR = Exercise(
+    grade_id="l02_choose_batch_and_lr",
+    function="choose_batch_and_lr",
+    points=3,
+    make_cases=_budget_cases,
+    reference=_budget_reference,
+    compare=_budget_compare,
+    hint="two things limit you: the steps the budget pays for (fewer with a bigger batch) and the "
+         "noise left at the end (more with a smaller batch); measure before you choose.",
+    hints=(
+        "The learning rate first: section 4's Hessian of this loss is 2·[[mean z², mean z], [mean z, 1]], "
+        "and a step is stable only for lr < 2/λ_max. Anywhere near that limit the run is fast but "
+        "rattles; around 1/λ_max the stiff direction is settled in one step and the flat one is as fast "
+        "as it can be. Then the batch size: each candidate B gives budget // B steps; too few steps and "
+        "the loss is still falling when the budget runs out, too small a B and the gradient noise "
+        "(variance ∝ 1/B, section 6) leaves it rattling above the minimum. The best B sits between.",
+        "An experiment that decides:\n"
+        "  1. compute the 2 x 2 Hessian from the data and its largest eigenvalue; fix lr at about "
+        "1/λ_max;\n"
+        "  2. for each batch size in 1, 2, 4, ... up to the budget's limit: run section 5's loop from "
+        "(0, 0) for budget // B steps with two or three shuffle seeds, and record the final loss "
+        "minus the least-squares loss, averaged over the seeds;\n"
+        "  3. return the batch size with the lowest such excess, and your learning rate.\n"
+        "A run costs at most `budget` examples, so the whole search is a few seconds of numpy or torch.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (FINITE_DIFFERENCE, FIT_HOUSE_PRICES, MINIBATCH_INDICES)
+EXERCISES = (FINITE_DIFFERENCE, FIT_HOUSE_PRICES, MINIBATCH_INDICES, MLP_BACKWARD, CHOOSE_BATCH_AND_LR)
