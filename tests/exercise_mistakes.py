@@ -240,6 +240,15 @@ WRONG = [
     ("l04_nesterov_step", "plain momentum", _nesterov_plain, "plain momentum"),
     ("l04_nesterov_step", "step as buffer", _nesterov_returns_step, "not the Nesterov step"),
     ("l04_nesterov_step", "EMA", _nesterov_ema, "EMA"),
+    ("l04_tune_momentum", "a constant answer", lambda H, x0, max_steps, target: {"lr": 0.1, "momentum": 0.9},
+     "with lr 0.1 and momentum 0.9"),
+    ("l04_tune_momentum", "best plain gradient descent",
+     lambda H, x0, max_steps, target: {"lr": 2 / torch.linalg.eigvalsh(H).sum().item(), "momentum": 0.0},
+     "not fast enough"),
+    ("l04_tune_momentum", "lr past momentum's edge",
+     lambda H, x0, max_steps, target: {"lr": 5 / torch.linalg.eigvalsh(H)[-1].item(), "momentum": 0.9},
+     "diverged"),
+    ("l04_tune_momentum", "not a dict", lambda H, x0, max_steps, target: (0.1, 0.9), "return a dict"),
     # lesson 05
     ("l05_adagrad_step", "not squared",
      lambda p, g, s, lr=1e-2, eps=1e-10: (p - lr * g / (torch.sqrt(s + g) + eps), s + g), "SQUARED"),
@@ -387,6 +396,13 @@ def _spikes_including_current(norms, factor=10.0, window=25):
 
 
 WRONG += [
+    ("l05_diagnose_adam", "a constant answer", lambda grads, steps, lr, beta1, beta2: "correct",
+     "is not 'correct'"),
+    ("l05_diagnose_adam", "big first step means no correction",
+     lambda grads, steps, lr, beta1, beta2: ("no bias correction" if abs(steps[0].item()) > 1.5 * lr else
+                                             "only v corrected" if abs(steps[0].item()) < 0.5 * lr else "correct"),
+     "first step was"),
+    ("l05_diagnose_adam", "not a label", lambda grads, steps, lr, beta1, beta2: 2, "return one of"),
     # lesson 06
     ("l06_adamw_step", "L2 in the gradient", _wrong_adamw("l2"), "L2"),
     ("l06_adamw_step", "no decay", _wrong_adamw("none"), "decay is missing"),
@@ -412,6 +428,10 @@ WRONG += [
     ("l06_weights_and_state_gb", "bits", _memory(lambda n, b, s: n * b * 8 * (1 + s)), "bits"),
     ("l06_weights_and_state_gb", "with gradients", _memory(lambda n, b, s: n * b * (2 + s)), "gradients"),
     ("l06_weights_and_state_gb", "bytes", _memory(lambda n, b, s: n * b * (1 + s) * 1e9), "number of bytes"),
+    ("l06_adamw_equilibrium", "a constant answer", lambda a, c, lr, weight_decay: 0.5, "you said 0.5"),
+    ("l06_adamw_equilibrium", "L2's balance", lambda a, c, lr, weight_decay: a * c / (a + weight_decay),
+     "L2 regularisation"),
+    ("l06_adamw_equilibrium", "the data's minimum", lambda a, c, lr, weight_decay: c, "the decay did nothing"),
     # lesson 07
     ("l07_warmup_cosine_lr", "warmup t / W", _wrong_cosine(ramp=lambda t, w: t / w), "off by one"),
     ("l07_warmup_cosine_lr", "no floor", _wrong_cosine(floor_on=False), "floor is missing"),
@@ -424,6 +444,10 @@ WRONG += [
     ("l07_wsd_lr", "decay_steps as a start", _wrong_wsd(start=lambda W, D, T: D), "length of the decay"),
     ("l07_wsd_lr", "not held", _wrong_wsd(hold=False), "stays at the floor"),
     ("l07_wsd_lr", "1-sqrt", _wrong_wsd(shape=lambda x: 1 - math.sqrt(x)), "linear"),
+    ("l07_shortest_warmup", "a constant answer", lambda w0, peak_lr, steps: 30, "a warmup of 30 steps"),
+    ("l07_shortest_warmup", "always the longest", lambda w0, peak_lr, steps: steps, "longer than needed"),
+    ("l07_shortest_warmup", "sized by the start's curvature (too cautious)",
+     lambda w0, peak_lr, steps: int(peak_lr * (3 * w0.abs().max().item() ** 2 - 1) / 2), "longer than needed"),
     # lesson 08
     ("l08_clip_global_norm", "per tensor", _wrong_global(per_tensor=True), "each tensor by its own norm"),
     ("l08_clip_global_norm", "no clamp", _wrong_global(clamp=False), "UP"),

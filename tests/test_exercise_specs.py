@@ -54,11 +54,15 @@ COURSE = {
     "l02_mlp_backward": ("mlp_backward", 3), "l02_choose_batch_and_lr": ("choose_batch_and_lr", 3),
     "l03_gd_trajectory": ("gd_trajectory", 1), "l03_max_stable_lr": ("max_stable_lr", 2),
     "l04_momentum_step": ("momentum_step", 2), "l04_nesterov_step": ("nesterov_step", 2),
+    "l04_tune_momentum": ("tune_momentum", 3),
     "l05_adagrad_step": ("adagrad_step", 2), "l05_rmsprop_step": ("rmsprop_step", 2),
     "l05_adam_step": ("adam_step", 3),
+    "l05_diagnose_adam": ("diagnose_adam", 2),
     "l06_adamw_step": ("adamw_step", 3), "l06_split_decay_groups": ("split_decay_groups", 2),
     "l06_weights_and_state_gb": ("weights_and_state_gb", 1),
+    "l06_adamw_equilibrium": ("adamw_equilibrium", 2),
     "l07_warmup_cosine_lr": ("warmup_cosine_lr", 2), "l07_wsd_lr": ("wsd_lr", 2),
+    "l07_shortest_warmup": ("shortest_warmup", 3),
     "l08_clip_global_norm": ("clip_global_norm", 3), "l08_clip_per_tensor": ("clip_per_tensor", 1),
     "l08_find_spikes": ("find_spikes", 2),
     "l09_exponential_lr_schedule": ("exponential_lr_schedule", 1), "l09_smooth_losses": ("smooth_losses", 2),
@@ -82,6 +86,7 @@ IDS = list(all_exercises())
 
 # exercises whose inputs are numbers and strings only: nothing a learner could change in place
 NOTHING_TO_CHANGE = {"l02_minibatch_indices", "l03_gd_trajectory", "l06_weights_and_state_gb",
+                     "l06_adamw_equilibrium",
                      "l07_warmup_cosine_lr", "l07_wsd_lr", "l09_exponential_lr_schedule",
                      "l12_compression_numbers", "l12_unigram_bits_per_char", "l13_ring_allreduce_bytes"}
 

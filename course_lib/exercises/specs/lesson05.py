@@ -8,9 +8,16 @@ optimizer (``sum``; ``square_avg``; ``exp_avg``, ``exp_avg_sq`` and ``step = t -
 Adam's textbook form p - lr * m_hat / (sqrt(v_hat) + eps) and torch's arrangement
 p - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps) are the same number up to rounding, so both
 pass.
+
+``diagnose_adam`` is a debugging task: it receives the record of a run (the gradients of one
+weight and the steps an Adam implementation took with them) and names the implementation's
+bias-correction bug, one of :data:`ADAM_BUGS`; the cases inject each bug, with random betas,
+learning rate and gradients.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -22,10 +29,11 @@ from course_lib.exercises.specs._helpers import (
     OPTIMIZERS,
     adam_state_case_maker,
     as_tensor,
+    describe,
     diagnose_tuple,
 )
 
-__all__ = ["ADAGRAD_STEP", "ADAM_STEP", "EXERCISES", "RMSPROP_STEP"]
+__all__ = ["ADAM_BUGS", "DIAGNOSE_ADAM", "adam_record", "ADAGRAD_STEP", "ADAM_STEP", "EXERCISES", "RMSPROP_STEP"]
 
 # torch's defaults
 ADAGRAD_DEFAULTS = {"lr": 1e-2, "eps": 1e-10}
@@ -315,4 +323,83 @@ ADAM_STEP = Exercise(
 
 
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (ADAGRAD_STEP, RMSPROP_STEP, ADAM_STEP)
+# ---------------------------------------------------------------- l05_diagnose_adam
+
+#: The diagnoses ``diagnose_adam`` chooses from.
+ADAM_BUGS = ("correct", "no bias correction", "only m corrected", "only v corrected")
+
+
+def adam_record(grads: np.ndarray, lr: float, beta1: float, beta2: float, bug: str,
+                eps: float = 1e-8) -> np.ndarray:
+    """The steps ``p_t - p_{t-1}`` an Adam with ``bug`` (one of :data:`ADAM_BUGS`) takes on ``grads``."""
+    m = v = 0.0
+    steps = []
+    for t, g in enumerate(grads, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        m_hat = m if bug in ("no bias correction", "only v corrected") else m / (1 - beta1**t)
+        v_hat = v if bug in ("no bias correction", "only m corrected") else v / (1 - beta2**t)
+        steps.append(-lr * m_hat / (math.sqrt(v_hat) + eps))
+    return np.array(steps)
+
+
+def _diagnose_cases(rng: np.random.Generator) -> list[Case]:
+    bugs = list(ADAM_BUGS) + list(rng.permutation(ADAM_BUGS))
+    cases = []
+    for k, bug in enumerate(bugs):
+        n = int(rng.integers(20, 60))
+        grads = rng.normal(rng.uniform(-1, 1), rng.uniform(0.1, 1), size=n) * 10 ** rng.uniform(-3, 2)
+        lr = float(10 ** rng.uniform(-4, -1))
+        beta1, beta2 = float(rng.uniform(0.8, 0.95)), float(1 - 10 ** rng.uniform(-4, -2))
+        steps = adam_record(grads, lr, beta1, beta2, bug)
+        hidden = k >= 6
+        cases.append(Case(f"recorded run {k + 1}" + (" (hidden)" if hidden else ""),
+                          (as_tensor(grads), as_tensor(steps)),
+                          {"lr": lr, "beta1": beta1, "beta2": beta2}, hidden=hidden))
+    return cases
+
+
+def _diagnose_reference(grads, steps, lr, beta1, beta2):
+    g = grads.numpy()
+    errors = {bug: float(np.abs(adam_record(g, lr, beta1, beta2, bug) - steps.numpy()).max())
+              for bug in ADAM_BUGS}
+    return min(errors, key=errors.get)
+
+
+def _diagnose_compare(case: Case, expected, got) -> str | None:
+    if not isinstance(got, str) or got not in ADAM_BUGS:
+        return f"return one of {list(ADAM_BUGS)}, got {describe(got)}"
+    if got == expected:
+        return None
+    grads, steps = case.args[0].numpy(), case.args[1].numpy()
+    lr = case.kwargs["lr"]
+    first = abs(steps[0]) / lr
+    return (f"this run's implementation is not '{got}': its first step was {first:.3g} × lr, and "
+            f"'{got}' would have taken {abs(adam_record(grads[:1], lr, case.kwargs['beta1'], case.kwargs['beta2'], got)[0]) / lr:.3g} × lr "
+            "there. Work out what each candidate does on step 1 with these betas, or replay the "
+            "run with each.")
+
+
+DIAGNOSE_ADAM = Exercise(
+    grade_id="l05_diagnose_adam",
+    function="diagnose_adam",
+    points=2,
+    make_cases=_diagnose_cases,
+    reference=_diagnose_reference,
+    compare=_diagnose_compare,
+    hint="bias correction matters most on the first steps: what size is Adam's first step with and "
+         "without each correction, for these betas?",
+    hints=(
+        "On step 1, m = (1 − β₁)·g and v = (1 − β₂)·g². Corrected, m̂/√v̂ = g/|g|: a step of exactly lr. "
+        "Each missing correction leaves its factor in: (1 − β₁) in the numerator, √(1 − β₂) in the "
+        "denominator. So the first step's size, divided by lr, tells the four implementations apart; "
+        "the later steps confirm it.",
+        "A robust way: write Adam once with two switches (correct m or not, correct v or not), replay "
+        "the recorded gradients through all four versions with the run's lr and betas, and return the "
+        "version whose steps match the recorded ones best (the largest absolute difference is a good "
+        "measure).",
+    ),
+)
+
+
+EXERCISES = (ADAGRAD_STEP, RMSPROP_STEP, ADAM_STEP, DIAGNOSE_ADAM)

@@ -11,9 +11,15 @@ the ones not to decay (biases, LayerNorm / BatchNorm scales, scalars), the rule 
 of real torch modules built on the meta device (names and shapes, no memory).
 
 ``weights_and_state_gb`` is the memory arithmetic: weights plus optimizer state in GB (10^9 bytes).
+
+``adamw_equilibrium`` is predict-then-measure: for a randomised one-weight problem
+``f(w) = a (w - c)^2 / 2`` the learner returns where ``torch.optim.AdamW`` leaves the weight; the
+check runs AdamW (10,000 steps from ``w = 0``) and compares.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -32,7 +38,8 @@ from course_lib.exercises.specs._helpers import (
     diagnose_tuple,
 )
 
-__all__ = ["ADAMW_STEP", "EXERCISES", "SPLIT_DECAY_GROUPS", "WEIGHTS_AND_STATE_GB"]
+__all__ = ["ADAMW_EQUILIBRIUM", "ADAMW_STEP", "EXERCISES", "SPLIT_DECAY_GROUPS",
+           "WEIGHTS_AND_STATE_GB", "adamw_settle"]
 
 # torch.optim.AdamW's defaults
 ADAMW_DEFAULTS = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 1e-2}
@@ -404,4 +411,92 @@ WEIGHTS_AND_STATE_GB = Exercise(
 
 
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (ADAMW_STEP, SPLIT_DECAY_GROUPS, WEIGHTS_AND_STATE_GB)
+# ---------------------------------------------------------------- l06_adamw_equilibrium
+
+EQUILIBRIUM_STEPS = 10_000
+
+
+def adamw_settle(a: float, c: float, lr: float, weight_decay: float,
+                 steps: int = EQUILIBRIUM_STEPS) -> float:
+    """Where ``torch.optim.AdamW(lr=lr, weight_decay=weight_decay)`` (default betas and eps) leaves
+    ``w`` on ``f(w) = a (w - c)^2 / 2`` after ``steps`` steps from ``w = 0``: the mean of the last
+    100 (the weight may jitter by about ``lr``)."""
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    w = m = v = 0.0
+    tail = []
+    for t in range(1, steps + 1):
+        g = a * (w - c)
+        w *= 1 - lr * weight_decay
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        w -= lr * (m / (1 - beta1**t)) / (math.sqrt(v / (1 - beta2**t)) + eps)
+        if t > steps - 100:
+            tail.append(w)
+    return sum(tail) / len(tail)
+
+
+def _equilibrium_cases(rng: np.random.Generator) -> list[Case]:
+    def case(name, outside, hidden=False):
+        wd = float(10 ** rng.uniform(-0.5, 0.5))           # 0.32 to 3.2
+        size = rng.uniform(2.0, 4.0) / wd if outside else rng.uniform(0.15, 0.5) / wd
+        c = float(size * rng.choice([-1.0, 1.0]))
+        return Case(name, (), {"a": float(10 ** rng.uniform(-0.5, 1.0)), "c": c,
+                               "lr": float(10 ** rng.uniform(-2.5, -1.5)), "weight_decay": wd},
+                    hidden=hidden)
+
+    return [case("a target far from zero", True), case("a target close to zero", False),
+            case("another far target", True), case("another close target", False),
+            case("a third target, far", True), case("a hidden far target", True, hidden=True),
+            case("a hidden close target", False, hidden=True)]
+
+
+def _equilibrium_reference(a, c, lr, weight_decay):
+    return adamw_settle(a, c, lr, weight_decay)
+
+
+def _equilibrium_compare(case: Case, expected, got) -> str | None:
+    value = as_float(got)
+    if value is None or not math.isfinite(value):
+        return f"return one finite number (the weight), got {describe(got)}"
+    k = case.kwargs
+    tol = 0.02 * abs(expected) + 2 * k["lr"]
+    if abs(value - expected) <= tol:
+        return None
+    setting = (f"a = {k['a']:.3g}, c = {k['c']:.3g}, lr = {k['lr']:.3g}, weight_decay = "
+               f"{k['weight_decay']:.3g}")
+    said = f"with {setting}, AdamW settled at w = {expected:.4g}; you said {value:.4g}"
+    l2 = k["a"] * k["c"] / (k["a"] + k["weight_decay"])
+    if abs(value - l2) <= 1e-3 * max(abs(l2), 1e-9) and abs(value - expected) > tol:
+        return (f"{said}. That is where L2 regularisation (or SGD's weight decay) would balance the "
+                "pull of the data: under AdamW the data's pull is divided by its own size first.")
+    if abs(value - k["c"]) <= 1e-6 * max(abs(k["c"]), 1.0):
+        return (f"{said}: the data's minimum, as if the decay did nothing. Here the decay wins "
+                "before the weight gets there.")
+    if value * expected < 0:
+        return f"{said}: the sign is wrong; the weight moves from 0 towards c and stops on its side."
+    return f"{said}. Measure it: run AdamW on this problem and watch where the weight stops."
+
+
+ADAMW_EQUILIBRIUM = Exercise(
+    grade_id="l06_adamw_equilibrium",
+    function="adamw_equilibrium",
+    points=2,
+    make_cases=_equilibrium_cases,
+    reference=_equilibrium_reference,
+    compare=_equilibrium_compare,
+    hint="at rest, AdamW's two pulls cancel: the decay lr·λ·w one way, the normalised gradient step "
+         "the other. How large can the normalised step be?",
+    hints=(
+        "At a resting point w stops moving: λ·w = −m̂/(√v̂ + ε) (PyTorch's AdamW; the learning rate "
+        "cancels). While the gradient keeps one sign, m̂/√v̂ has size 1. So if the data's minimum c "
+        "lies beyond the largest weight the decay lets that ratio hold, the weight stops there "
+        "instead; otherwise the gradient can shrink to nothing and the weight reaches c.",
+        "Two regimes, decided by comparing |c| with 1/λ: beyond it, the weight ends at the boundary "
+        "on c's side; inside it, at c. To measure instead of predict: a loop of 10,000 steps of "
+        "torch.optim.AdamW on one weight starting at 0, with the gradient a·(w − c) set by hand, "
+        "then read the weight (or the mean of the last few).",
+    ),
+)
+
+
+EXERCISES = (ADAMW_STEP, SPLIT_DECAY_GROUPS, WEIGHTS_AND_STATE_GB, ADAMW_EQUILIBRIUM)

@@ -12,6 +12,12 @@ Those schedules are matched step by step against torch's ``SequentialLR`` of ``L
 ``CosineAnnealingLR`` in ``tests/test_schedules.py`` (``tests/test_exercise_specs_06_08.py``
 checks the reference against torch once more). Each case is one step; the cases walk through
 every phase: the first step, the warmup, the peak, the decay, the floor and after the end.
+
+``shortest_warmup`` is an experiment: for a randomised run (plain gradient descent on
+``f(w) = sum((w**2 - 1)**2) / 4`` from a start far out on the steep walls, with a linear warmup
+to a peak learning rate) it returns the shortest warmup with which the run does not diverge; the
+check runs the learner's warmup and requires it to train and to be at most 20% (+2 steps) longer
+than the shortest.
 """
 
 from __future__ import annotations
@@ -22,10 +28,10 @@ import numpy as np
 import torch
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F64, as_float, describe, diagnose
+from course_lib.exercises.specs._helpers import F64, as_float, as_tensor, describe, diagnose
 from course_lib.schedules import warmup_cosine, warmup_stable_decay
 
-__all__ = ["EXERCISES", "WARMUP_COSINE_LR", "WSD_LR"]
+__all__ = ["EXERCISES", "SHORTEST_WARMUP", "WARMUP_COSINE_LR", "WSD_LR", "warmup_runs"]
 
 _RTOL, _ATOL = 1e-6, 1e-15   # admits float32 arithmetic; lrs are small numbers, floors may be 0
 
@@ -242,4 +248,78 @@ WSD_LR = Exercise(
 
 
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (WARMUP_COSINE_LR, WSD_LR)
+# ---------------------------------------------------------------- l07_shortest_warmup
+
+def warmup_runs(w0: np.ndarray, peak_lr: float, steps: int, warmups) -> np.ndarray:
+    """For each warmup length (0 = none), the step at which the run diverged (``|w| > 1e6`` or not
+    finite), or -1 if it trained. Gradient descent on ``sum((w**2 - 1)**2) / 4`` from ``w0``, with
+    ``lr_t = peak_lr * min(1, (t + 1) / warmup)`` at step ``t = 0, 1, ...``."""
+    warmups = np.asarray(warmups, dtype=float).reshape(-1, 1)
+    w = np.tile(np.asarray(w0, dtype=float), (len(warmups), 1))
+    died = np.full(len(warmups), -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps):
+            frac = np.where(warmups > 0, np.minimum(1.0, (t + 1) / np.maximum(warmups, 1)), 1.0)
+            w = w - peak_lr * frac * (w**3 - w)
+            bad = (~np.isfinite(w) | (np.abs(w) > 1e6)).any(axis=1) & (died < 0)
+            died[bad] = t
+            w[died >= 0] = 0.0
+    return died
+
+
+def _warmup_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for k in range(7):
+        w0 = 10 ** rng.uniform(0.4, 1.1, size=4) * rng.choice([-1.0, 1.0], size=4)
+        cases.append(Case(f"run {k + 1}" if k < 5 else f"hidden run {k - 4}", (as_tensor(w0),),
+                          {"peak_lr": float(rng.uniform(0.3, 0.9)), "steps": 300}, hidden=k >= 5))
+    return cases
+
+
+def _warmup_reference(w0, peak_lr, steps):
+    died = warmup_runs(w0.numpy(), peak_lr, steps, np.arange(steps + 1))
+    bad = np.nonzero(died >= 0)[0]
+    return int(bad.max() + 1) if len(bad) else 0   # every longer warmup trains
+
+
+def _warmup_compare(case: Case, expected, got) -> str | None:
+    if isinstance(got, float) and got.is_integer():
+        got = int(got)
+    if isinstance(got, bool) or not isinstance(got, int | np.integer) or got < 0:
+        return f"return the warmup length as a non-negative int (steps), got {describe(got)}"
+    w0, peak, steps = case.args[0].numpy(), case.kwargs["peak_lr"], case.kwargs["steps"]
+    died = int(warmup_runs(w0, peak, steps, [got])[0])
+    if died >= 0:
+        return (f"with a warmup of {got} steps the run diverged at step {died}: the learning rate "
+                "grew faster than the weights left the steep walls (curvature 3w² − 1 there), so "
+                "lr × curvature passed 2. A longer warmup is needed.")
+    if got > 1.2 * expected + 2:
+        return (f"a warmup of {got} steps trains, but it is more than 20% longer than needed: "
+                "shorter warmups train too. Find the shortest one.")
+    return None
+
+
+SHORTEST_WARMUP = Exercise(
+    grade_id="l07_shortest_warmup",
+    function="shortest_warmup",
+    points=3,
+    make_cases=_warmup_cases,
+    reference=_warmup_reference,
+    compare=_warmup_compare,
+    hint="you can run the experiment yourself, as many times as you like: find a warmup that "
+         "trains, one that does not, and close in on the boundary.",
+    hints=(
+        "Gradient descent is stable at a point only while lr × curvature < 2 (lesson 03), and "
+        "here the curvature 3w² − 1 is huge on the walls where the run starts and 2 at the "
+        "minimum. A warmup keeps lr small until the weights have slid down; too short, and a "
+        "step overshoots to a steeper place, and the next further still. Divergence is a yes/no "
+        "outcome of a run, and longer warmups only make it safer here.",
+        "Write the run as the task defines it (the schedule, the update, the divergence test) "
+        "as a function of the warmup length that says whether it trained. Check that no warmup "
+        "diverges and that a warmup of `steps` trains; then bisect between them (or scan upward "
+        "from 0) for the smallest length that trains, and return it as an int.",
+    ),
+)
+
+
+EXERCISES = (WARMUP_COSINE_LR, WSD_LR, SHORTEST_WARMUP)
