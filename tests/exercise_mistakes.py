@@ -772,6 +772,44 @@ WRONG += [
     ("l13_ring_allreduce_bytes", "values", _ring("values"), "multiply by bytes_per_value"),
 ]
 
+# ------------------------------------------------------------------ experiments, lessons 10-13
+
+
+def _halving_step(coeffs):
+    """Armijo backtracking from t = 1 only: it can never find a good step beyond 1."""
+    a = [float(c) for c in coeffs]
+    t = 1.0
+    while sum(c * t**k for k, c in enumerate(a)) > a[0] + 1e-4 * t * a[1]:
+        t /= 2
+    return t
+
+
+def _gradient_only(M, u, v):
+    w = torch.cat([u, v]).requires_grad_(True)
+    loss = 0.5 * ((M - torch.outer(w[:len(u)], w[len(u):])) ** 2).sum()
+    (g,) = torch.autograd.grad(loss, w)
+    return "not a critical point" if g.norm() > 1e-6 * max(1.0, float(M.norm()) ** 2) else "minimum"
+
+
+WRONG += [
+    ("l10_wolfe_step", "a constant answer", lambda coeffs: 1.0, "too long"),
+    ("l10_wolfe_step", "halving from t = 1", _halving_step, "too short"),
+    ("l11_factorisation_point", "a constant answer", lambda M, u, v: "minimum", "goes DOWN"),
+    ("l11_factorisation_point", "zero gradient means minimum", _gradient_only, "goes DOWN"),
+    ("l12_fix_run", "a constant answer", lambda history, config, X, y: {"lr": 0.01, "clip_norm": 1.0},
+     "with lr"),
+    ("l12_fix_run", "always divide lr by 10",
+     lambda history, config, X, y: {"lr": config["lr"] / 10, "clip_norm": config["clip_norm"]}, "with lr"),
+    ("l13_ddp_config", "a constant answer",
+     lambda batch_size, lr, world_size, reduce_op, max_per_rank:
+         {"batch_per_rank": 4, "accumulation_steps": 1, "lr": 0.01}, "single"),
+    ("l13_ddp_config", "linear scaling rule",
+     lambda batch_size, lr, world_size, reduce_op, max_per_rank:
+         {"batch_per_rank": batch_size // world_size, "accumulation_steps": 1, "lr": lr * world_size},
+     "too long"),
+]
+
+
 def wrong_implementation(grade_id: str, label: str):
     """The catalogued wrong implementation ``label`` of exercise ``grade_id``."""
     return next(w for g, lab, w, _ in WRONG if (g, lab) == (grade_id, label))

@@ -67,11 +67,13 @@ COURSE = {
     "l08_find_spikes": ("find_spikes", 2),
     "l09_exponential_lr_schedule": ("exponential_lr_schedule", 1), "l09_smooth_losses": ("smooth_losses", 2),
     "l10_newton_step": ("newton_step", 1), "l10_two_loop_direction": ("two_loop_direction", 3),
+    "l10_wolfe_step": ("wolfe_step", 2),
     "l11_classify_critical_point": ("classify_critical_point", 2), "l11_power_iteration": ("power_iteration", 2),
+    "l11_factorisation_point": ("factorisation_point", 2),
     "l12_compression_numbers": ("compression_numbers", 1),
-    "l12_unigram_bits_per_char": ("unigram_bits_per_char", 2),
+    "l12_unigram_bits_per_char": ("unigram_bits_per_char", 2), "l12_fix_run": ("fix_run", 3),
     "l13_whole_batch_gradient": ("whole_batch_gradient", 2), "l13_clip_sharded": ("clip_sharded", 3),
-    "l13_ring_allreduce_bytes": ("ring_allreduce_bytes", 1),
+    "l13_ring_allreduce_bytes": ("ring_allreduce_bytes", 1), "l13_ddp_config": ("ddp_config", 2),
 }
 
 NOTEBOOK_NAMES = (
@@ -88,7 +90,8 @@ IDS = list(all_exercises())
 NOTHING_TO_CHANGE = {"l02_minibatch_indices", "l03_gd_trajectory", "l06_weights_and_state_gb",
                      "l06_adamw_equilibrium",
                      "l07_warmup_cosine_lr", "l07_wsd_lr", "l09_exponential_lr_schedule",
-                     "l12_compression_numbers", "l12_unigram_bits_per_char", "l13_ring_allreduce_bytes"}
+                     "l12_compression_numbers", "l12_unigram_bits_per_char", "l13_ring_allreduce_bytes",
+                     "l13_ddp_config"}
 
 
 # ------------------------------------------------------------------ the registry

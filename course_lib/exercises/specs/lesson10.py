@@ -14,17 +14,33 @@ use the recursion: it builds ``H_k`` as an explicit matrix by the BFGS inverse u
 applied to ``gamma I`` with the pairs oldest first, and multiplies. (Nocedal & Wright, Algorithm
 7.4 and eq. 7.20; :func:`course_lib.second_order.two_loop_direction` is checked against it in
 the tests.)
+
+``wolfe_step(coeffs)`` is an experiment: the run diverged because it always took the step t = 1.
+It returns a step length t > 0 on a random 1-D slice ``phi(t) = sum_k coeffs[k] t^k`` (a quartic,
+bounded below, ``phi'(0) < 0``) that meets the strong Wolfe conditions (c1 = 1e-4, c2 = 0.9).
+Many steps are right; the check measures phi and phi' at the returned t. The slices put the good
+steps anywhere from t ~ 1e-3 to t ~ 300, so no constant passes.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F32, F64, as_tensor, describe, diagnose, tolerances
+from course_lib.exercises.specs._helpers import (
+    F32,
+    F64,
+    as_float,
+    as_tensor,
+    describe,
+    diagnose,
+    tolerances,
+)
 
-__all__ = ["EXERCISES", "NEWTON_STEP", "TWO_LOOP_DIRECTION"]
+__all__ = ["EXERCISES", "NEWTON_STEP", "TWO_LOOP_DIRECTION", "WOLFE_STEP"]
 
 
 def _spd(rng: np.random.Generator, n: int, lo: float = 0.5, hi: float = 5.0,
@@ -245,5 +261,124 @@ TWO_LOOP_DIRECTION = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l10_wolfe_step
+
+#: The strong-Wolfe constants of the lesson (and of torch.optim.LBFGS).
+C1, C2 = 1e-4, 0.9
+
+
+def _phi(coeffs, t: float) -> tuple[float, float]:
+    """phi(t) = sum_k a_k t^k and its slope, in float64."""
+    a = [float(c) for c in coeffs]
+    value = sum(c * t ** k for k, c in enumerate(a))
+    slope = sum(k * c * t ** (k - 1) for k, c in enumerate(a) if k)
+    return value, slope
+
+
+def _slice(rng: np.random.Generator, where: float, *, wiggle: bool = False,
+           steep: float = 1.0) -> torch.Tensor:
+    """A quartic slice phi(t) = f0 + s P(t / tau), P(u) = -u + c2 u^2 + c3 u^3 + c4 u^4.
+
+    ``where`` is tau, the scale of t at which the slice turns up (the minimum lies near
+    t ~ tau); ``wiggle`` makes the curvature negative at first. Bounded below (c4 > 0), with
+    phi'(0) = -s / tau < 0.
+    """
+    tau = where * float(np.exp(rng.uniform(-0.3, 0.3)))
+    c2 = float(rng.uniform(-0.6, -0.2)) if wiggle else float(rng.uniform(0.1, 0.6))
+    c3 = float(rng.uniform(-0.2, 0.2))
+    c4 = float(rng.uniform(0.15, 0.5))
+    s = steep * float(np.exp(rng.uniform(-1, 1)))
+    f0 = float(rng.uniform(-2, 5))
+    return torch.tensor([f0, -s / tau, s * c2 / tau ** 2, s * c3 / tau ** 3, s * c4 / tau ** 4],
+                        dtype=F64)
+
+
+def _wolfe_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("the run that diverged (good steps around t = 0.01)", (_slice(rng, 0.01),)),
+        Case("good steps far beyond t = 1 (around 50)", (_slice(rng, 50.0),)),
+        Case("t = 1 is about right", (_slice(rng, 1.2),)),
+        Case("curvature negative at first (a wiggly slice)", (_slice(rng, 3.0, wiggle=True),)),
+        Case("a steep loss, good steps around 1e-3", (_slice(rng, 1e-3, steep=1e4),)),
+        Case("a flat loss, good steps around 300", (_slice(rng, 300.0, steep=1e-3),)),
+        Case("another slice (hidden)", (_slice(rng, 10 ** rng.uniform(-2, 2)),), hidden=True),
+        Case("another wiggly slice (hidden)",
+             (_slice(rng, 10 ** rng.uniform(-1, 1), wiggle=True),), hidden=True),
+    ]
+
+
+def _wolfe_reference(coeffs):
+    """Bracket, then bisect (the lesson's zoom without the cubic fit); t > 0 on strong Wolfe."""
+    f0, g0 = _phi(coeffs, 0.0)
+    lo, hi, t = 0.0, math.inf, 1.0
+    for _ in range(400):
+        f, g = _phi(coeffs, t)
+        if f > f0 + C1 * t * g0 or g > -C2 * g0:    # too far: above the line, or climbing
+            hi = t
+        elif g < C2 * g0:                           # still steep downhill: too short
+            lo = t
+        else:
+            return t
+        t = 2 * t if hi == math.inf else (lo + hi) / 2
+    return t
+
+
+def _wolfe_compare(case: Case, expected, got) -> str | None:
+    (coeffs,) = case.args
+    t = as_float(got)
+    if got is None:
+        return "returned None: did you forget the `return`? Return the step length t (a float)"
+    if t is None:
+        return f"should return one number, the step length t, got {describe(got)}"
+    if not math.isfinite(t) or t <= 0:
+        return f"the step length must be a positive finite number, got t = {t!r}"
+    f0, g0 = _phi(coeffs, 0.0)
+    f, g = _phi(coeffs, t)
+    line = f0 + C1 * t * g0
+    if f > line + 1e-12 * max(1.0, abs(f0)):
+        rose = "rose above its start" if f > f0 else "fell, but by less than c1 t phi'(0) asks"
+        return (f"with t = {t:.4g} the loss {rose}: phi(0) = {f0:.6g}, phi(t) = {f:.6g}, the "
+                f"enough-decrease line is {line:.6g}. The step is too long: this is how the run "
+                f"diverged. Shorten it until phi(t) is below the line")
+    if abs(g) > C2 * abs(g0):
+        if g < 0:
+            return (f"t = {t:.4g} decreases the loss, but the slope there is still "
+                    f"{g / g0:.0%} of the starting slope ({g:.4g} against {g0:.4g}): the step is "
+                    f"too short, and the next pair would carry little curvature. Try longer steps "
+                    f"too, not only shorter ones")
+        return (f"t = {t:.4g} decreases the loss, but the slope there is uphill and steep "
+                f"({g:.4g}, more than {C2} x |phi'(0)| = {C2 * abs(g0):.4g}): the step went past the "
+                f"bottom. Search between the last step that was too short and this one")
+    return None
+
+
+WOLFE_STEP = Exercise(
+    grade_id="l10_wolfe_step",
+    function="wolfe_step",
+    points=2,
+    make_cases=_wolfe_cases,
+    reference=_wolfe_reference,
+    compare=_wolfe_compare,
+    hint="measure phi and its slope at trial steps: too long means above the enough-decrease line or "
+         "climbing steeply, too short means still steep downhill; keep an interval between the two.",
+    hints=(
+        "The two conditions on t > 0, with c1 = 1e-4 and c2 = 0.9:\n"
+        "    enough decrease:  phi(t) ≤ phi(0) + c1·t·phi'(0)\n"
+        "    flat enough:      |phi'(t)| ≤ c2·|phi'(0)|\n"
+        "A step that breaks the first, or whose slope is uphill and steep, is too LONG; a step that "
+        "meets the first but is still steeply downhill is too SHORT. A good step lies between the "
+        "longest too-short step and the shortest too-long one.",
+        "A search that always ends:\n"
+        "  1. lo = 0, hi = infinity, start at t = 1;\n"
+        "  2. evaluate phi and phi' at t (the coefficients give both: sum of a_k t^k, and of "
+        "k a_k t^(k−1));\n"
+        "  3. too long: hi = t; too short: lo = t; both conditions met: return t;\n"
+        "  4. next t: double it while hi is still infinite, else the midpoint of lo and hi; repeat.\n"
+        "Halving from t = 1 alone cannot find a good step that lies beyond 1.",
+    ),
+    forbidden=("course_lib.second_order", "torch.optim", "scipy.optimize"),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (NEWTON_STEP, TWO_LOOP_DIRECTION)
+EXERCISES = (NEWTON_STEP, TWO_LOOP_DIRECTION, WOLFE_STEP)

@@ -15,6 +15,12 @@ The Hessians are built as ``Q diag(lambda) Q^T`` with chosen eigenvalues, nonzer
 started from a given vector so the answer is exact: ``iters`` times, normalise ``v``, compute
 ``Av``, the estimate ``v . Av`` (the Rayleigh quotient), then ``v = Av``; return the last
 estimate as a 0-dim tensor.
+
+``factorisation_point(M, u, v)`` is an experiment: it names a point of the loss
+``1/2 |M - u v^T|^2`` (a rank-one matrix factorisation) by measuring it, "minimum", "saddle" or
+"not a critical point". The points are random: a rescaled top singular pair (the minimum, with
+one flat direction from the scaling symmetry), lower singular pairs and the origin (saddles),
+random points and points near the top pair (not critical).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from course_lib.exercises.specs._helpers import (
     diagnose_exact,
 )
 
-__all__ = ["CLASSIFY_CRITICAL_POINT", "EXERCISES", "POWER_ITERATION"]
+__all__ = ["CLASSIFY_CRITICAL_POINT", "EXERCISES", "FACTORISATION_POINT", "POWER_ITERATION"]
 
 KINDS = ("minimum", "maximum", "saddle", "degenerate")
 
@@ -278,5 +284,127 @@ POWER_ITERATION = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l11_factorisation_point
+
+POINT_KINDS = ("minimum", "saddle", "not a critical point")
+
+
+def _factorisation_loss(M: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return 0.5 * ((M - torch.outer(u, v)) ** 2).sum()
+
+
+def _measure_point(M, u, v) -> tuple[float, torch.Tensor, float]:
+    """(gradient norm, Hessian eigenvalues, gradient scale) of 1/2 |M - u v^T|^2 at (u, v)."""
+    M, u, v = (t.detach().to(F64) for t in (M, u, v))
+    m = len(u)
+
+    def f(w):
+        return _factorisation_loss(M, w[:m], w[m:])
+
+    w = torch.cat([u, v])
+    g = torch.autograd.functional.jacobian(f, w)
+    lam = torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, w))
+    return float(g.norm()), lam, float(torch.linalg.matrix_norm(M, ord=2)) ** 2
+
+
+def _point_kind(M, u, v) -> str:
+    gnorm, lam, scale = _measure_point(M, u, v)
+    if gnorm > 1e-6 * max(scale, 1.0):
+        return "not a critical point"
+    return "saddle" if float(lam.min()) < -1e-6 * float(lam.abs().max()) else "minimum"
+
+
+def _factorisation_case(rng: np.random.Generator, kind: str) -> tuple:
+    m, n = int(rng.integers(3, 6)), int(rng.integers(2, 5))
+    r = min(m, n)
+    sig = np.sort(rng.uniform(1.0, 2.0, size=r).cumsum())[::-1]     # gaps of at least 1
+    a, _ = np.linalg.qr(rng.normal(size=(m, r)))
+    b, _ = np.linalg.qr(rng.normal(size=(n, r)))
+    M = (a * sig) @ b.T
+    scale, sign = float(np.exp(rng.uniform(-0.7, 0.7))), float(rng.choice([-1.0, 1.0]))
+    if kind == "origin":
+        u, v = np.zeros(m), np.zeros(n)
+    elif kind == "random":
+        u, v = rng.normal(size=m), rng.normal(size=n)
+    else:
+        i = {"top": 0, "second": 1, "last": r - 1, "near top": 0}[kind]
+        u = sign * scale * np.sqrt(sig[i]) * a[:, i]
+        v = sign / scale * np.sqrt(sig[i]) * b[:, i]
+        if kind == "near top":
+            u = u + 0.01 * rng.normal(size=m)
+    return as_tensor(M), as_tensor(u), as_tensor(v)
+
+
+def _factorisation_cases(rng: np.random.Generator) -> list[Case]:
+    return [
+        Case("at the top singular pair, u and v rescaled", _factorisation_case(rng, "top")),
+        Case("at the second singular pair", _factorisation_case(rng, "second")),
+        Case("at the origin", _factorisation_case(rng, "origin")),
+        Case("a random point", _factorisation_case(rng, "random")),
+        Case("close to the top pair, but not on it", _factorisation_case(rng, "near top")),
+        Case("at the last singular pair", _factorisation_case(rng, "last")),
+        Case("another point (hidden, 1)", _factorisation_case(
+            rng, str(rng.choice(["top", "second", "random"]))), hidden=True),
+        Case("another point (hidden, 2)", _factorisation_case(
+            rng, str(rng.choice(["top", "last", "near top"]))), hidden=True),
+    ]
+
+
+def _factorisation_reference(M, u, v):
+    return _point_kind(M, u, v)
+
+
+def _factorisation_compare(case: Case, expected, got) -> str | None:
+    M, u, v = case.args
+    if got is None:
+        return f"returned None: did you forget the `return`? Return one of {list(POINT_KINDS)}"
+    if not isinstance(got, str) or got not in POINT_KINDS:
+        return f"should return one of the strings {list(POINT_KINDS)}, got {got!r}"
+    if got == expected:
+        return None
+    gnorm, lam, _ = _measure_point(M, u, v)
+    if expected == "not a critical point":
+        return (f"the gradient here is not zero (its norm is {gnorm:.3g}): a point is only a "
+                f"minimum or a saddle if the gradient vanishes. Measure the gradient first")
+    if got == "not a critical point":
+        return (f"the gradient here is zero to rounding (norm {gnorm:.1e}): this is a critical "
+                f"point. Is your tolerance relative to the size of M?")
+    if expected == "saddle":
+        return (f"the gradient is zero here, but the loss goes DOWN along some direction: the "
+                f"smallest Hessian eigenvalue is {float(lam.min()):.3g}. A zero gradient alone "
+                f"does not make a minimum; look at the curvature in every direction")
+    return (f"no direction goes down here: the smallest Hessian eigenvalue is "
+            f"{float(lam.min()):.1e}, zero up to rounding (scaling u up and v down leaves u v^T, and "
+            f"the loss, unchanged: a flat direction, not a downhill one). Compare eigenvalues with a "
+            f"tolerance relative to the largest")
+
+
+FACTORISATION_POINT = Exercise(
+    grade_id="l11_factorisation_point",
+    function="factorisation_point",
+    points=2,
+    make_cases=_factorisation_cases,
+    reference=_factorisation_reference,
+    compare=_factorisation_compare,
+    hint="measure before you name: first whether the gradient vanishes, then whether any direction "
+         "curves down. A flat direction is not a downhill one.",
+    hints=(
+        "The loss is L(u, v) = ½‖M − u vᵀ‖², a function of the m + n numbers of u and v together. "
+        "At a point: if the gradient is not zero (relative to the size of M, e.g. its norm "
+        "squared), it is not a critical point. Otherwise the Hessian's eigenvalues decide: one "
+        "clearly negative means a saddle; none negative (zeros allowed) means a minimum here. "
+        "Tolerances relative to the largest eigenvalue: rounding makes a zero eigenvalue ±1e−15.",
+        "Steps:\n"
+        "  1. concatenate u and v into one vector w (torch.cat), and write L as a function of w "
+        "that splits it again (the first m entries are u);\n"
+        "  2. torch.autograd.functional has jacobian (the gradient of a scalar function) and "
+        "hessian; evaluate both at w;\n"
+        "  3. the gradient's norm against 1e−6 times the largest singular value of M squared;\n"
+        "  4. the Hessian's eigenvalues (eigvalsh in torch.linalg): the smallest against −1e−6 "
+        "times the largest in absolute value.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (CLASSIFY_CRITICAL_POINT, POWER_ITERATION)
+EXERCISES = (CLASSIFY_CRITICAL_POINT, POWER_ITERATION, FACTORISATION_POINT)

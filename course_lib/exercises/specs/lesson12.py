@@ -13,6 +13,13 @@ frequencies of the training text with add-one (Laplace) smoothing over the vocab
 
 and its cross-entropy on the test text in bits per character, ``-mean(log2 p(c))`` over the test
 characters. The reference counts with ``collections.Counter`` and sums with ``math.fsum``.
+
+``fix_run(history, config, X, y)`` is a debugging exercise: a random run of gradient descent on
+a linear regression failed (learning rate far too high and diverging, far too low, or too high
+and hidden by clipping at a tight threshold); the learner reads it with :func:`course_lib.diagnose.diagnose` and returns a fixed
+``{"lr": ..., "clip_norm": ...}``. The check re-runs the problem with it (the corrupted batch
+included) and wants the final loss within 1.5x the least-squares minimum. Feature scales span
+three orders of magnitude, so no constant configuration passes.
 """
 
 from __future__ import annotations
@@ -24,9 +31,16 @@ import numpy as np
 import torch
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F64, as_float, describe, diagnose, diagnose_tuple
+from course_lib.exercises.specs._helpers import (
+    F64,
+    as_float,
+    as_tensor,
+    describe,
+    diagnose,
+    diagnose_tuple,
+)
 
-__all__ = ["COMPRESSION_NUMBERS", "EXERCISES", "UNIGRAM_BITS_PER_CHAR"]
+__all__ = ["COMPRESSION_NUMBERS", "EXERCISES", "FIX_RUN", "UNIGRAM_BITS_PER_CHAR", "fix_run_history"]
 
 LN2 = math.log(2.0)
 
@@ -220,5 +234,179 @@ UNIGRAM_BITS_PER_CHAR = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l12_fix_run
+
+#: The failing runs: full-batch gradient descent on a random linear regression.
+FIX_N, FIX_D, FIX_STEPS, BAD_FACTOR = 256, 4, 100, 100.0
+FIX_KINDS = ("lr too high", "lr too low", "clipping hides a high lr")
+
+
+def _fix_problem(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    s = 10 ** rng.uniform(-1.5, 1.5)                       # feature scale: curvature ~ s^2
+    X = s * rng.standard_normal((FIX_N, FIX_D))
+    y = X @ rng.normal(size=FIX_D) + s * rng.uniform(0.3, 1.0) * rng.standard_normal(FIX_N)
+    return X, y
+
+
+def _lam_max(X: np.ndarray) -> float:
+    return float(np.linalg.eigvalsh(2 * X.T @ X / len(X))[-1])
+
+
+def _loss_star(X: np.ndarray, y: np.ndarray) -> float:
+    w = np.linalg.lstsq(X, y, rcond=None)[0]
+    return float(np.mean((X @ w - y) ** 2))
+
+
+def fix_run_history(X, y, lr: float, clip_norm: float | None, bad_step: int | None
+                    ) -> tuple[dict, float]:
+    """Gradient descent on mean((X w - y)^2) from w = 0 for :data:`FIX_STEPS` steps.
+
+    At ``bad_step`` the features arrive multiplied by :data:`BAD_FACTOR` (one corrupted batch).
+    The global gradient norm is clipped at ``clip_norm`` (``None``: never). Returns the run as a
+    plain dict of :class:`course_lib.train.History`'s fields and the final loss on clean data.
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    w = np.zeros(X.shape[1])
+    h = {"step": [], "loss": [], "lr": [], "grad_norm": [], "clipped": [],
+         "meta": {"clip_norm": clip_norm, "base_lr": lr, "optimizer": "SGD",
+                  "steps_requested": FIX_STEPS}}
+    with np.errstate(all="ignore"):
+        for t in range(FIX_STEPS):
+            Xb = X * BAD_FACTOR if t == bad_step else X
+            r = Xb @ w - y
+            loss = float(np.mean(r * r))
+            g = 2 * Xb.T @ r / len(y)
+            norm = float(np.linalg.norm(g))
+            clipped = clip_norm is not None and norm > clip_norm
+            for key, value in (("step", t), ("loss", loss), ("lr", lr), ("grad_norm", norm),
+                               ("clipped", bool(clipped))):
+                h[key].append(value)
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                break
+            w = w - lr * (g * (clip_norm / norm) if clipped else g)
+        final = float(np.mean((X @ w - y) ** 2))
+    return h, final if math.isfinite(final) else math.inf
+
+
+def _fix_case(rng: np.random.Generator, kind: str) -> tuple:
+    X, y = _fix_problem(rng)
+    good = 0.5 / _lam_max(X)
+    if kind == "lr too high":
+        lr, bad = good * float(rng.uniform(8, 30)), None
+    elif kind == "lr too low":
+        lr, bad = good / float(rng.uniform(3e4, 1e5)), None
+    else:
+        lr, bad = good * float(rng.uniform(8, 30)), None
+    lr = float(f"{lr:.3g}")
+    clip = None
+    if kind == "clipping hides a high lr":      # a tight threshold: every step pinned at it
+        clip = float(f"{np.linalg.norm(2 * X.T @ y / len(y)) * rng.uniform(0.002, 0.01):.3g}")
+    history, _ = fix_run_history(X, y, lr, clip, bad)
+    config = {"lr": lr, "clip_norm": clip}
+    return history, config, as_tensor(X), as_tensor(y)
+
+
+def _fix_cases(rng: np.random.Generator) -> list[Case]:
+    kinds = list(FIX_KINDS) * 2
+    rng.shuffle(kinds)
+    names = [f"run {c}" for c in "ABCDEF"]
+    cases = [Case(name, _fix_case(rng, kind)) for name, kind in zip(names, kinds)]
+    cases += [Case(f"run {c} (hidden)", _fix_case(rng, str(rng.choice(FIX_KINDS))), hidden=True)
+              for c in "GH"]
+    return cases
+
+
+def _bad_step(history: dict, X, y) -> int | None:
+    """Where the case's run met the corrupted batch: where it parts from a clean re-run."""
+    clean, _ = fix_run_history(X, y, history["meta"]["base_lr"], None, None)
+    for t, (a, b) in enumerate(zip(history["loss"], clean["loss"])):
+        if a != b:
+            return t
+    return None
+
+
+def _fix_reference(history, config, X, y):
+    # the check judges the outcome by running it; what it needs is the loss at the minimum
+    return _loss_star(X.numpy(), y.numpy())
+
+
+def _fix_compare(case: Case, expected, got) -> str | None:
+    history, config, X, y = case.args
+    if not isinstance(got, dict) or set(got) != {"lr", "clip_norm"}:
+        return (f"should return a dict with the keys 'lr' and 'clip_norm' (like `config`), got "
+                f"{describe(got)}" + (f" with keys {sorted(map(str, got))}"
+                                      if isinstance(got, dict) else ""))
+    lr = as_float(got["lr"])
+    if lr is None or not math.isfinite(lr) or lr <= 0:
+        return f"the learning rate should be a positive number, got {got['lr']!r}"
+    clip = got["clip_norm"]
+    if clip is not None:
+        clip = as_float(clip)
+        if clip is None or not math.isfinite(clip) or clip <= 0:
+            return f"clip_norm should be None (no clipping) or a positive number, got {got['clip_norm']!r}"
+    Xn, yn = X.numpy(), y.numpy()
+    bad = _bad_step(history, Xn, yn)
+    new, final = fix_run_history(Xn, yn, lr, clip, bad)
+    target = 1.5 * expected
+    if final <= target:
+        return None
+    old_lr = config["lr"]
+    change = (f"lr {old_lr:.3g} -> {lr:.3g}" if lr != old_lr else f"lr unchanged at {lr:.3g}") + \
+        (f", clipping at {clip:.3g}" if clip is not None else ", no clipping")
+    if not math.isfinite(final) or final > 1e6 * expected:
+        at = len(new["loss"]) - 1
+        why = (f"the run still blew up (loss {new['loss'][-1]:.3g} at step {at})"
+               if not math.isfinite(new["loss"][-1]) else
+               f"the run still ended at loss {final:.3g}, {final / expected:.3g}x the best possible")
+        if bad is not None and clip is None:
+            why += (f"; a gradient norm of {history['grad_norm'][bad]:.3g} arrived at step {bad}, "
+                    f"and no step length survives a gradient that large unclipped")
+        return f"with {change}: {why}. Read what diagnose says happened, then change the thing it names"
+    slow = bad is None and lr < 0.5 / _lam_max(Xn) / 3 and new["loss"][-1] < new["loss"][0]
+    if slow:
+        return (f"with {change} the loss falls, but only to {final:.3g} in {FIX_STEPS} steps; "
+                f"the target is {target:.3g} ({1.5:g}x the best possible). The steps are still too "
+                f"short: measure how large a step this loss allows")
+    if clip is not None and sum(new["clipped"]) > len(new["clipped"]) // 2:
+        return (f"with {change} the run ended at loss {final:.3g} (target {target:.3g}): clipping "
+                f"fired on {sum(new['clipped'])} of {len(new['clipped'])} steps, so every step "
+                f"is lr x {clip:.3g} long whatever the gradient says. A threshold that fires on "
+                f"every step is a learning rate in disguise")
+    return (f"with {change} the run ended at loss {final:.3g}, {final / expected:.3g}x the best "
+            f"possible (target {target:.3g}). Read the diagnosis again: is the learning rate the "
+            f"problem here?")
+
+
+FIX_RUN = Exercise(
+    grade_id="l12_fix_run",
+    function="fix_run",
+    points=3,
+    make_cases=_fix_cases,
+    reference=_fix_reference,
+    compare=_fix_compare,
+    hint="let diagnose say what went wrong, then measure what the fix needs: the step size this "
+         "loss's curvature allows, and a clipping threshold that does not fire on every step.",
+    hints=(
+        "Each run is full-batch gradient descent on L(w) = mean((X w − y)²) from w = 0, 100 steps. "
+        "Rebuild the record as a History, let diagnose read it, and read its evidence. Three "
+        "things go wrong here: a learning rate above the stability limit 2/λ_max (the run blows "
+        "up), one far below it (the loss barely moves), or one above it whose steps a tight "
+        "clipping threshold keeps short (clipping fires on nearly every step: under SGD the "
+        "step is then lr × threshold, a learning rate in disguise). The curvature of this loss "
+        "is its Hessian 2 XᵀX / n, whose largest eigenvalue λ_max you can compute from X: "
+        "gradient descent converges fast for a learning rate near 1/λ_max.",
+        "Steps:\n"
+        "  1. the record as a History (the dict's items are its fields), through diagnose; the "
+        "first verdict's name and its evidence;\n"
+        "  2. the Hessian's largest eigenvalue: eigvalsh (in torch.linalg) of 2 Xᵀ X / n, the "
+        "last value; a learning rate of 1 / that;\n"
+        "  3. clipping: if the diagnosis says it was pinned at the threshold, switch it off "
+        "(None) or raise it above the gradient norms of a healthy run (the history's first "
+        "norm, at w = 0, is the largest of a converging run); otherwise leave it as it was;\n"
+        "  4. return a dict with the same two keys as config.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (COMPRESSION_NUMBERS, UNIGRAM_BITS_PER_CHAR)
+EXERCISES = (COMPRESSION_NUMBERS, UNIGRAM_BITS_PER_CHAR, FIX_RUN)

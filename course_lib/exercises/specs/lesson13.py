@@ -13,6 +13,12 @@ autograd's gradient of the whole batch.)
 ``torch.nn.utils.clip_grad_norm_`` on all the tensors at once, in one process.
 
 ``ring_allreduce_bytes`` is the traffic formula, ``2 (N - 1) / N * n * b`` bytes sent per rank.
+
+``ddp_config(batch_size, lr, world_size, reduce_op, max_per_rank)`` is an experiment: the
+configuration (micro-batch per rank, accumulation steps, learning rate) with which K ranks take
+exactly the steps of a single-process run with batch ``batch_size``. The check simulates both
+runs (:func:`simulate_ddp`) and compares the weights; world size, batch, memory per rank and the
+all-reduce's operation ("sum" or "avg") are random, so no constant passes.
 """
 
 from __future__ import annotations
@@ -33,7 +39,8 @@ from course_lib.exercises.specs._helpers import (
     tolerances,
 )
 
-__all__ = ["CLIP_SHARDED", "EXERCISES", "RING_ALLREDUCE_BYTES", "WHOLE_BATCH_GRADIENT"]
+__all__ = ["CLIP_SHARDED", "DDP_CONFIG", "EXERCISES", "RING_ALLREDUCE_BYTES", "WHOLE_BATCH_GRADIENT",
+           "simulate_ddp"]
 
 EPS = 1e-6   # torch adds it to the norm before dividing
 
@@ -348,5 +355,140 @@ RING_ALLREDUCE_BYTES = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l13_ddp_config
+
+DDP_STEPS, DDP_DIM = 3, 3
+
+
+def _ddp_cases(rng: np.random.Generator) -> list[Case]:
+    def case(fits: bool) -> tuple:
+        k = int(rng.choice([2, 4, 8]))
+        a = 1 if fits else int(rng.choice([2, 3, 4]))
+        b = int(rng.integers(2, 9))
+        per_rank = a * b
+        memory = per_rank + int(rng.integers(0, 3)) if fits else b
+        lr = float(f"{10 ** rng.uniform(-2.5, -0.5):.3g}")
+        return k * per_rank, lr, k, str(rng.choice(["avg", "sum"])), memory
+
+    names = [("the batch fits on the ranks", True), ("the batch fits on the ranks", True),
+             ("a rank holds only part of its share", False),
+             ("a rank holds only part of its share", False), ("another setting", True),
+             ("another setting", False)]
+    cases = [Case(f"{name} ({i + 1})", case(fits)) for i, (name, fits) in enumerate(names)]
+    cases += [Case(f"hidden setting ({i + 1})", case(bool(rng.integers(0, 2))), hidden=True)
+              for i in range(2)]
+    return cases
+
+
+def _ddp_reference(batch_size, lr, world_size, reduce_op, max_per_rank):
+    per_rank = batch_size // world_size
+    accumulation = next(a for a in range(1, per_rank + 1)
+                        if per_rank % a == 0 and per_rank // a <= max_per_rank)
+    scale = accumulation * (world_size if reduce_op == "sum" else 1)
+    return {"batch_per_rank": per_rank // accumulation, "accumulation_steps": accumulation,
+            "lr": lr / scale}
+
+
+def _ddp_data(batch_size: int, world_size: int):
+    gen = np.random.default_rng(batch_size * 1009 + world_size)
+    X = gen.standard_normal((DDP_STEPS * batch_size, DDP_DIM))
+    y = X @ gen.standard_normal(DDP_DIM) + 0.3 * gen.standard_normal(len(X))
+    return X, y
+
+
+def _grad(X, y, w):
+    return 2 * X.T @ (X @ w - y) / len(y)
+
+
+def simulate_ddp(batch_size, lr, world_size, reduce_op, batch_per_rank, accumulation, lr_ranks):
+    """The single-process weights and the ranks' weights after :data:`DDP_STEPS` SGD steps.
+
+    Linear regression, w = 0 at the start. Each step the single process takes the next
+    ``batch_size`` examples; the ranks split the same examples into ``world_size`` consecutive
+    shards, each rank runs ``accumulation`` micro-batches of ``batch_per_rank``, adding their
+    mean-loss gradients (as ``backward`` accumulates), then the gradients are all-reduced
+    (``"sum"``, or ``"avg"``: the sum divided by the world size) and every rank steps with
+    ``lr_ranks``.
+    """
+    X, y = _ddp_data(batch_size, world_size)
+    w_one, w_ddp = np.zeros(DDP_DIM), np.zeros(DDP_DIM)
+    for t in range(DDP_STEPS):
+        Xs, ys = X[t * batch_size:(t + 1) * batch_size], y[t * batch_size:(t + 1) * batch_size]
+        w_one = w_one - lr * _grad(Xs, ys, w_one)
+        total, pos = np.zeros(DDP_DIM), 0
+        for _rank in range(world_size):
+            for _micro in range(accumulation):
+                total += _grad(Xs[pos:pos + batch_per_rank], ys[pos:pos + batch_per_rank], w_ddp)
+                pos += batch_per_rank
+        w_ddp = w_ddp - lr_ranks * (total / world_size if reduce_op == "avg" else total)
+    return w_one, w_ddp
+
+
+def _ddp_compare(case: Case, expected, got) -> str | None:
+    batch_size, lr, world_size, reduce_op, memory = case.args
+    keys = {"batch_per_rank", "accumulation_steps", "lr"}
+    if not isinstance(got, dict) or set(got) != keys:
+        return (f"should return a dict with the keys {sorted(keys)}, got {describe(got)}"
+                + (f" with keys {sorted(map(str, got))}" if isinstance(got, dict) else ""))
+    ints = {}
+    for key in ("batch_per_rank", "accumulation_steps"):
+        value = got[key]
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_floating_point():
+            value = int(value.item())
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            return f"{key} should be a whole number >= 1, got {value!r}"
+        ints[key] = int(value)
+    b, a = ints["batch_per_rank"], ints["accumulation_steps"]
+    lr_ranks = as_float(got["lr"])
+    if lr_ranks is None or not np.isfinite(lr_ranks) or lr_ranks <= 0:
+        return f"lr should be a positive number, got {got['lr']!r}"
+    if world_size * a * b != batch_size:
+        return (f"{world_size} ranks x {a} micro-batch(es) x {b} examples = "
+                f"{world_size * a * b} examples per step, but the single-process run takes "
+                f"{batch_size}: the ranks must see exactly the same examples")
+    if b > memory:
+        return (f"a micro-batch of {b} examples does not fit: a rank holds at most {memory} at "
+                f"once. Split its share of the single run's {batch_size} examples into more "
+                f"accumulation steps")
+    w_one, w_ddp = simulate_ddp(batch_size, lr, world_size, reduce_op, b, a, lr_ranks)
+    if np.allclose(w_ddp, w_one, rtol=1e-9, atol=1e-12):
+        return None
+    ratio = float(np.linalg.norm(w_ddp) / np.linalg.norm(w_one))
+    first = (f"after {DDP_STEPS} steps the ranks' weights differ from the single run's (their "
+             f"length is {ratio:.3g}x)")
+    if ratio > 1:
+        return (f"{first}: the steps are too long. Count how many mean gradients end up added "
+                f"together: {a} per rank, then the all-reduce '{reduce_op}' over {world_size} "
+                f"ranks")
+    return (f"{first}: the steps are too short. The examples are the same as the single run's, so "
+            f"only the way the gradients are added up and the learning rate can differ")
+
+
+DDP_CONFIG = Exercise(
+    grade_id="l13_ddp_config",
+    function="ddp_config",
+    points=2,
+    make_cases=_ddp_cases,
+    reference=_ddp_reference,
+    compare=_ddp_compare,
+    hint="the ranks see the same examples as the single run; count how many mean gradients are "
+         "added up before the step, and undo that with the learning rate.",
+    hints=(
+        "A step of the single run: w ← w − lr·G, with G the mean gradient over its B examples. On "
+        "K ranks each rank takes B/K of them, possibly in a micro-batches of b (K·a·b = B). "
+        "Accumulating adds a mean gradients (each over b examples): a·G on average per rank. The "
+        "all-reduce 'sum' adds the K ranks' totals: K·a·G; 'avg' divides that by K: a·G. To "
+        "take the same step, divide lr by whatever multiplies G. Splitting a batch is not making "
+        "it larger: the linear scaling rule of section 4 does not apply.",
+        "Steps:\n"
+        "  1. each rank's share: the batch divided by the number of ranks (it divides exactly);\n"
+        "  2. the smallest number of accumulation steps a that divides per_rank exactly and makes "
+        "per_rank // a fit in max_per_rank;\n"
+        "  3. the factor that multiplies the mean gradient: a, times world_size for 'sum';\n"
+        "  4. return the micro-batch size, a, and lr divided by that factor.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (WHOLE_BATCH_GRADIENT, CLIP_SHARDED, RING_ALLREDUCE_BYTES)
+EXERCISES = (WHOLE_BATCH_GRADIENT, CLIP_SHARDED, RING_ALLREDUCE_BYTES, DDP_CONFIG)
