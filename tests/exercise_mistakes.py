@@ -229,6 +229,13 @@ WRONG = [
     ("l03_max_stable_lr", "smallest", lambda A: 2 / torch.linalg.eigvalsh(A)[0].item(), "smallest eigenvalue"),
     ("l03_max_stable_lr", "diagonal", lambda A: 2 / A.diagonal().max().item(), "diagonal"),
     ("l03_max_stable_lr", "not a number", lambda A: [2 / torch.linalg.eigvalsh(A)[-1].item()], "one number"),
+    ("l03_pick_learning_rate", "a constant answer", lambda A, x0, n, target: 0.1, "lr 0.1"),
+    ("l03_pick_learning_rate", "one step along the steepest direction (1/L)",
+     lambda A, x0, n, target: 1 / torch.linalg.eigvalsh(A)[-1].item(), "flattest direction"),
+    ("l03_pick_learning_rate", "as close to the edge as it gets",
+     lambda A, x0, n, target: 1.95 / torch.linalg.eigvalsh(A)[-1].item(), "steepest direction"),
+    ("l03_pick_learning_rate", "past the edge", lambda A, x0, n, target: 2.2 / torch.linalg.eigvalsh(A)[-1].item(),
+     "diverged"),
     # lesson 04
     ("l04_momentum_step", "EMA", _momentum_ema, "EMA"),
     ("l04_momentum_step", "velocity", _momentum_velocity, "velocity"),

@@ -53,6 +53,7 @@ COURSE = {
     "l02_fit_house_prices": ("fit_house_prices", 3), "l02_minibatch_indices": ("minibatch_indices", 2),
     "l02_mlp_backward": ("mlp_backward", 3), "l02_choose_batch_and_lr": ("choose_batch_and_lr", 3),
     "l03_gd_trajectory": ("gd_trajectory", 1), "l03_max_stable_lr": ("max_stable_lr", 2),
+    "l03_pick_learning_rate": ("pick_learning_rate", 3),
     "l04_momentum_step": ("momentum_step", 2), "l04_nesterov_step": ("nesterov_step", 2),
     "l04_tune_momentum": ("tune_momentum", 3),
     "l05_adagrad_step": ("adagrad_step", 2), "l05_rmsprop_step": ("rmsprop_step", 2),

@@ -2,7 +2,9 @@
 
 ``gd_trajectory`` (gradient descent on f(w) = w^2, the iterates as a list; the reference takes
 its gradients from autograd) and ``max_stable_lr`` (2 / largest eigenvalue for f = 1/2 x^T A x;
-checked against ``torch.linalg.eigvalsh``).
+checked against ``torch.linalg.eigvalsh``) and ``pick_learning_rate`` (an experiment: a
+learning rate that brings a random quadratic below a target within a step budget, judged by
+running it).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import torch
 from course_lib.exercises.protocol import Case, Exercise
 from course_lib.exercises.specs._helpers import F32, F64, as_float, as_tensor, describe, diagnose
 
-__all__ = ["EXERCISES", "GD_TRAJECTORY", "MAX_STABLE_LR"]
+__all__ = ["EXERCISES", "GD_TRAJECTORY", "MAX_STABLE_LR", "PICK_LEARNING_RATE", "gd_on_quadratic"]
 
 
 # ---------------------------------------------------------------- l03_gd_trajectory
@@ -189,5 +191,106 @@ MAX_STABLE_LR = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l03_pick_learning_rate
+
+def gd_on_quadratic(A, x0, lr: float, steps: int) -> list[float]:
+    """f(x) = 1/2 x^T A x along ``steps`` steps of gradient descent from ``x0`` (steps + 1 values).
+
+    Stops early (shorter list) once f passes 1e30: the run has diverged.
+    """
+    a = np.asarray(A, dtype=np.float64)
+    x = np.asarray(x0, dtype=np.float64).copy()
+    values = [0.5 * float(x @ a @ x)]
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            x = x - lr * (a @ x)
+            values.append(0.5 * float(x @ a @ x))
+            if not values[-1] < 1e30:
+                break
+    return values
+
+
+def _quadratic_problem(rng: np.random.Generator, dim: int) -> tuple:
+    """A random quadratic (scale and condition number random), a start, a step budget and a target.
+
+    The budget is 1.5x the steps that the balanced rate 2/(λ_min + λ_max) needs, measured.
+    """
+    lam_max = 10 ** rng.uniform(-1, 1.5)
+    kappa = 10 ** rng.uniform(0.6, 1.5)
+    inner = lam_max / kappa * kappa ** rng.uniform(0, 1, dim - 2)
+    a = _spd(rng, np.concatenate([[lam_max / kappa, lam_max], inner]))
+    x0 = rng.normal(size=dim) * 10 ** rng.uniform(-1, 1)
+    f0 = 0.5 * float(x0 @ a @ x0)
+    target = float(f"{f0 * 10 ** rng.uniform(-8, -4):.3g}")
+    x, lr, needed = x0.copy(), 2 / (lam_max + lam_max / kappa), 0
+    while 0.5 * float(x @ a @ x) > target and needed < 100_000:
+        x, needed = x - lr * (a @ x), needed + 1
+    return as_tensor(a), as_tensor(x0), max(5, math.ceil(1.5 * needed)), target
+
+
+def _pick_cases(rng: np.random.Generator) -> list[Case]:
+    dims = [2, 2, 3, 4, 5, 6, 3, 5]
+    names = ["quadratic 1 (2-D)", "quadratic 2 (2-D)", "quadratic 3 (3-D)", "quadratic 4 (4-D)",
+             "quadratic 5 (5-D)", "quadratic 6 (6-D)", "quadratic 7 (hidden)", "quadratic 8 (hidden)"]
+    return [Case(name, _quadratic_problem(rng, dim), hidden="hidden" in name)
+            for name, dim in zip(names, dims)]
+
+
+def _pick_reference(A, x0, max_steps, target) -> float:
+    # the check judges the outcome by running it; it needs only the target
+    return float(target)
+
+
+def _pick_compare(case: Case, expected, got) -> str | None:
+    A, x0, max_steps, target = case.args
+    lr = as_float(got)
+    if lr is None:
+        return f"should return one number, the learning rate, got {describe(got)}"
+    if not math.isfinite(lr) or lr <= 0:
+        return f"the learning rate should be a positive number, got {lr!r}"
+    values = gd_on_quadratic(A, x0, lr, max_steps)
+    ran = f"with lr {lr:.3g}, gradient descent "
+    if len(values) <= max_steps or values[-1] > values[0]:
+        return (ran + f"diverged: the loss rose from {values[0]:.3g} to {values[-1]:.3g} in "
+                f"{len(values) - 1} steps. Some direction of this quadratic is steeper than that "
+                "learning rate allows")
+    if values[-1] <= target:
+        return None
+    lam = np.linalg.eigvalsh(np.asarray(A, dtype=np.float64))
+    steep, flat = abs(1 - lr * lam[-1]), abs(1 - lr * lam[0])
+    side = ("the flattest direction is the slow one: it barely moves at this learning rate" if flat >= steep
+            else "the steepest direction is the slow one: it overshoots and rings from wall to wall")
+    return (ran + f"took the loss from {values[0]:.3g} to {values[-1]:.3g} in {max_steps} steps, "
+            f"short of the target {target:.3g}: too slow, and {side}")
+
+
+PICK_LEARNING_RATE = Exercise(
+    grade_id="l03_pick_learning_rate",
+    function="pick_learning_rate",
+    points=3,
+    make_cases=_pick_cases,
+    reference=_pick_reference,
+    compare=_pick_compare,
+    hint="too small and the flat direction crawls, too large and the steep one rings or explodes: "
+         "find where the two balance, by measuring or by the lesson's algebra.",
+    hints=(
+        "Each eigen-direction of A with curvature λ is multiplied by (1 − η·λ) per step, so after N "
+        "steps the slowest direction has shrunk by max over λ of |1 − η·λ|, to the power N. Raising η "
+        "speeds up the flat directions (λ small) and, past a point, slows the steep ones, which "
+        "start to ring; beyond 2/λ_max they grow. The best η makes the flattest and the steepest "
+        "direction equally slow. You can find it by running: the loss after max_steps steps, as a "
+        "function of η, has a clear minimum.",
+        "An experiment that decides:\n"
+        "  1. candidates on a log scale, wide enough to cover any scale of A (the eigenvalues of this "
+        "A tell you where to look), and dense (a few per cent apart);\n"
+        "  2. for each, run max_steps steps of gradient descent from x0 (the gradient of "
+        "1/2 xᵀAx is A x) and record the final loss;\n"
+        "  3. return the candidate with the lowest final loss, as a Python float.\n"
+        "Or check your algebra: the candidate you find should sit where the two end factors have "
+        "the same size.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (GD_TRAJECTORY, MAX_STABLE_LR)
+EXERCISES = (GD_TRAJECTORY, MAX_STABLE_LR, PICK_LEARNING_RATE)
