@@ -143,6 +143,9 @@ def test_setup_checks_its_sweep(setup):
     given = range_test_setup(None, None, None, None, None, ranges=(), sweep_lrs=(0.01, 0.1),
                              sweep_losses=(1.0, 0.5))
     assert given.best_lr == 0.1
+    again = range_test_setup(None, None, None, None, None, ranges=RANGES, sweep_lrs=(0.01, 0.1),
+                             sweep_losses=(1.0, 0.5), done=setup.tests)
+    assert all(again.tests[r] is setup.tests[r] for r in RANGES)  # not run again
 
 
 def test_explorer_updates_fast_and_shows_the_pure_result(setup):

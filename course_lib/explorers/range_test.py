@@ -119,6 +119,7 @@ def range_test_setup(
     ranges: Sequence[tuple[float, float]] = RANGES,
     sweep_lrs: Sequence[float] = tuple(np.logspace(-3, 0.5, 15)),
     sweep_losses: Sequence[float] | None = None,
+    done: dict | None = None,
     sweep_steps: int = 200,
     num_iters: int = 100,
     device=None,
@@ -135,6 +136,7 @@ def range_test_setup(
         ranges: the ``(start_lr, end_lr)`` of each range test.
         sweep_lrs: the sweep's learning rates, ascending.
         sweep_losses: the sweep's final losses, when it has been run already (a lesson's grid).
+        done: range tests already run, by ``(start_lr, end_lr)`` (not run again).
         sweep_steps: the number of steps ``run_constant`` trains (for the readout).
         num_iters: steps of each range test.
         device: passed to ``lr_range_test``.
@@ -143,7 +145,11 @@ def range_test_setup(
     if len(lrs) < 2 or not np.all(np.diff(lrs) > 0) or not lrs[0] > 0:
         raise ValueError("sweep_lrs must be at least 2 positive learning rates, ascending")
     tests = {}
+    done = {(float(a), float(b)): t for (a, b), t in (done or {}).items()}
     for start, end in ranges:
+        if (float(start), float(end)) in done:
+            tests[(float(start), float(end))] = done[(float(start), float(end))]
+            continue
         model = new_model()
         tests[(float(start), float(end))] = lr_range_test(
             model, new_optimizer(model), make_batches(), loss_fn, start_lr=start, end_lr=end,

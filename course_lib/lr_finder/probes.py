@@ -14,16 +14,21 @@ learning rates where the loss responds, and answers the question with the thing 
    matter). Candidates: from the top down, a factor of 2 apart (at most :data:`MAX_PROBES`,
    spread evenly when the window is wider).
 2. **The probes** (:func:`run_probes`). From the model and optimizer *as they were before the
-   sweep*, train :data:`PROBE_STEPS` steps at each candidate's constant learning rate, every
-   probe on the same batches (the first ones the sweep drew), then measure the loss on
-   :data:`EVAL_BATCHES` other batches of the sweep that no probe trains on. The same batches
-   for every probe make their differences the learning rate's, not the data's.
-3. **The suggestion** (:func:`pick`): the candidate with the lowest probe loss.
+   sweep*, train every candidate at its own constant learning rate, all on the same batches
+   (the first ones the sweep drew), and measure the loss on :data:`EVAL_BATCHES` other batches
+   of the sweep that no probe trains on. The same batches for every probe make their
+   differences the learning rate's, not the data's. Successive halving keeps it cheap: after
+   25 steps (:data:`RUNGS`) the better half trains on to 50 steps, the better half of those to
+   100.
+3. **The suggestion** (:func:`pick`): the candidate with the lowest loss among those that
+   trained the longest.
 
-Cost: the sweep plus at most ``MAX_PROBES * PROBE_STEPS`` = 250 training steps and 40
-evaluation batches; with the usual 100-step sweep at most 3.5 times one range test
+Cost: the sweep plus at most 8 x 25 + 4 x 25 + 2 x 50 = 400 training steps and their
+evaluations; with the usual 100-step sweep at most 5 times one range test
 (``LRFinderResult.cost`` reports it for each call). ``bench/lr_finder.py`` validates the rule
-against full constant-lr sweeps on four model/data pairs.
+against full constant-lr sweeps on four model/data pairs, three seeds each, with the range
+test on other batches than the sweeps (lesson 09 prints its table, from
+:mod:`course_lib.lr_finder.validation`).
 """
 
 from __future__ import annotations

@@ -171,9 +171,10 @@ def lr_range_test(
       test would stop at once or never.
 
     Then, with ``probes`` (the default), the course's suggestion: short constant-lr runs from
-    the starting state at candidates read off the curve, each trained on the sweep's first
-    25 batches and measured on the next 4 (:mod:`course_lib.lr_finder.probes`); the best is
-    ``suggested_lr``. Data that cannot supply those batches gives no probes (``probe_note``).
+    the starting state at candidates read off the curve, trained on the sweep's first 100
+    batches (successive halving at 25, 50 and 100 steps) and measured on the next 8
+    (:mod:`course_lib.lr_finder.probes`); the best is ``suggested_lr``. Data that cannot supply
+    those batches gives no probes (``probe_note``).
 
     Afterwards (also when the sweep raises), the model's ``state_dict`` (weights and buffers),
     its train/eval mode and the optimizer's ``state_dict`` (state and param groups, so the lr
@@ -194,7 +195,7 @@ def lr_range_test(
         cycle: when ``data`` is an iterable with fewer than ``num_iters`` batches, start over
             at its end. Without it such data raises ``ValueError`` (checked up front when the
             iterable has a ``len``, else when it runs out).
-        probes: compute ``suggested_lr`` with probe runs (costs up to 250 more steps).
+        probes: compute ``suggested_lr`` with probe runs (costs up to 400 more steps).
         device: where batches are moved (``None``: the device of the model's first parameter).
 
     Returns:
