@@ -37,6 +37,16 @@ def _onehot(y, c):
     return F.one_hot(y, c).to(torch.float64)
 
 
+def _diagnose_by_accuracy(logits, targets):
+    accuracy = (logits.argmax(dim=1) == targets).double().mean().item()
+    return "learning" if accuracy > 2 / logits.shape[1] else "chance"
+
+
+def _diagnose_in_bits(logits, targets):
+    ratio = F.cross_entropy(logits, targets).item() / math.log2(logits.shape[1])
+    return "learning" if ratio < 0.9 else "chance" if ratio <= 1.1 else "confidently wrong"
+
+
 def _central(f, x, h, denom):
     flat = x.reshape(-1)
     out = torch.zeros_like(flat)
@@ -189,6 +199,9 @@ WRONG = [
      lambda z, y: (_stable_softmax(z, 0) - _onehot(y, z.shape[1]).to(z.dtype)) / len(y), "wrong dimension"),
     ("l01_perplexity", "2 ** loss", lambda x: 2 ** x, "bits"),
     ("l01_perplexity", "exp(-loss)", lambda x: torch.exp(-x), "exp(+loss)"),
+    ("l01_diagnose_loss", "a constant answer", lambda z, y: "chance", "you said 'chance'"),
+    ("l01_diagnose_loss", "by accuracy", _diagnose_by_accuracy, "wrong classes"),
+    ("l01_diagnose_loss", "baseline in bits", _diagnose_in_bits, "almost uniform"),
     # lesson 02
     ("l02_finite_difference_grad", "forward", _forward_difference, "one-sided (forward)"),
     ("l02_finite_difference_grad", "divides by h", lambda f, x, h=1e-5: _central(f, x, h, h), "twice"),

@@ -49,6 +49,7 @@ from course_lib.exercises.core import CheckFailed, all_exercises, check, get, ru
 COURSE = {
     "l01_mse": ("mse", 1), "l01_cross_entropy": ("cross_entropy_from_logits", 2),
     "l01_softmax_grad": ("softmax_grad", 2), "l01_perplexity": ("perplexity", 1),
+    "l01_diagnose_loss": ("diagnose_loss", 2),
     "l02_finite_difference_grad": ("finite_difference_grad", 2),
     "l02_fit_house_prices": ("fit_house_prices", 3), "l02_minibatch_indices": ("minibatch_indices", 2),
     "l02_mlp_backward": ("mlp_backward", 3), "l02_choose_batch_and_lr": ("choose_batch_and_lr", 3),

@@ -3,7 +3,8 @@
 ``mse``, a numerically stable ``cross_entropy_from_logits``, its gradient ``softmax_grad``
 = (softmax - onehot) / N, and ``perplexity``. The references are torch's own losses and
 autograd; the comparisons recognise the usual mistakes (sum instead of mean, log2, no max
-subtraction, forgotten 1/N, ...).
+subtraction, forgotten 1/N, ...). ``diagnose_loss`` is a diagnosis judged by outcome: is a
+model (random logits built to be learning, at chance, or confidently wrong) learning?
 """
 
 from __future__ import annotations
@@ -15,9 +16,18 @@ import torch
 import torch.nn.functional as F
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import AUTOGRAD, F32, F64, as_tensor, diagnose, tolerances
+from course_lib.exercises.specs._helpers import (
+    AUTOGRAD,
+    F32,
+    F64,
+    as_tensor,
+    describe,
+    diagnose,
+    tolerances,
+)
 
-__all__ = ["CROSS_ENTROPY", "EXERCISES", "MSE", "PERPLEXITY", "SOFTMAX_GRAD"]
+__all__ = ["CROSS_ENTROPY", "DIAGNOSE_LOSS", "EXERCISES", "LOSS_DIAGNOSES", "MSE", "PERPLEXITY",
+           "SOFTMAX_GRAD"]
 
 
 # ---------------------------------------------------------------- l01_mse
@@ -290,5 +300,94 @@ PERPLEXITY = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l01_diagnose_loss
+
+#: The diagnoses ``diagnose_loss`` chooses from.
+LOSS_DIAGNOSES = ("learning", "chance", "confidently wrong")
+
+_WHAT_IT_WAS = {
+    "learning": "this model gives the right class clearly more than the uniform 1/V on average",
+    "chance": "this model's probabilities are almost uniform: it has learned nothing yet",
+    "confidently wrong": "this model puts most of its probability, with confidence, on wrong classes",
+}
+
+
+def _diagnosis_case(rng: np.random.Generator, kind: str) -> tuple:
+    """Logits of a model in the state ``kind``, with the cross-entropy well inside its band."""
+    v = int(rng.choice([3, 10, 100, 1000, 5000]))
+    n = int(rng.integers(20, 120))
+    targets = rng.integers(0, v, n)
+    scale = 10 ** rng.uniform(-1, 3)                       # the logits' offset and size vary
+    logits = rng.normal(size=(n, v)) * 0.05 + rng.normal(size=(n, 1)) * scale
+    ln_v = math.log(v)
+    rows = np.arange(n)
+    if kind == "learning":                                 # the right class raised: CE 0.2-0.6 ln V
+        want = ln_v * rng.uniform(0.2, 0.6)
+        logits[rows, targets] += _margin_for(want, v)
+    elif kind == "confidently wrong":                      # a wrong class raised far: CE 1.5-4 ln V
+        wrong = (targets + rng.integers(1, v, n)) % v
+        logits[rows, wrong] += ln_v * rng.uniform(1.5, 4.0) + 1.0
+    return as_tensor(logits), torch.tensor(targets, dtype=torch.int64)
+
+
+def _margin_for(ce: float, v: int) -> float:
+    """The boost m of the right logit over V - 1 equal others with cross-entropy ``ce``:
+    ce = ln(1 + (V - 1) e^(-m))."""
+    return -math.log(math.expm1(ce) / (v - 1)) if math.expm1(ce) > 0 else 50.0
+
+
+def _diagnosis_cases(rng: np.random.Generator) -> list[Case]:
+    kinds = list(LOSS_DIAGNOSES) * 2 + [str(k) for k in rng.choice(LOSS_DIAGNOSES, 2)]
+    shuffled = [kinds[i] for i in rng.permutation(6)] + kinds[6:]
+    return [Case(f"model {i + 1}" + (" (hidden)" if i >= 6 else ""), _diagnosis_case(rng, kind),
+                 hidden=i >= 6) for i, kind in enumerate(shuffled)]
+
+
+def _diagnosis_reference(logits: torch.Tensor, targets: torch.Tensor) -> str:
+    ce = F.cross_entropy(logits.double(), targets).item()
+    ln_v = math.log(logits.shape[1])
+    if ce < 0.9 * ln_v:
+        return "learning"
+    return "chance" if ce <= 1.1 * ln_v else "confidently wrong"
+
+
+def _diagnosis_compare(case: Case, expected, got) -> str | None:
+    if not isinstance(got, str):
+        return f"should return one of {list(LOSS_DIAGNOSES)} (a string), got {describe(got)}"
+    answer = got.strip().lower()
+    if answer not in LOSS_DIAGNOSES:
+        return f"{got!r} is not one of the diagnoses {list(LOSS_DIAGNOSES)}"
+    if answer == expected:
+        return None
+    return f"you said {answer!r}, but {_WHAT_IT_WAS[expected]}"
+
+
+DIAGNOSE_LOSS = Exercise(
+    grade_id="l01_diagnose_loss",
+    function="diagnose_loss",
+    points=2,
+    make_cases=_diagnosis_cases,
+    reference=_diagnosis_reference,
+    compare=_diagnosis_compare,
+    hint="one number tells the three states apart, if you compare it with the right yardstick: what "
+         "does a model that knows nothing score on this vocabulary?",
+    hints=(
+        "Measure the model's cross-entropy on these targets, in nats, and compare it with the loss of "
+        "the uniform guess, ln V for V classes (section 6). Well below ln V: it has learned something. "
+        "Within about 10% of ln V: chance. Above it: worse than knowing nothing, which only confident "
+        "mistakes achieve. The logits can be huge, so compute the loss the stable way (section 4), and "
+        "note that V is different in every case: no fixed threshold works.",
+        "Three steps:\n"
+        "  1. the mean cross-entropy of the logits against the targets, from a stable log-softmax "
+        "(or your cross_entropy_from_logits from exercise 2), as a Python float;\n"
+        "  2. the baseline: the natural log of the number of classes, the logits' second dimension;\n"
+        "  3. the ratio of the two decides: below 0.9 is 'learning', up to 1.1 is 'chance', above is "
+        "'confidently wrong'.\n"
+        "Accuracy alone cannot separate 'chance' from 'confidently wrong': both get almost every row "
+        "wrong.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (MSE, CROSS_ENTROPY, SOFTMAX_GRAD, PERPLEXITY)
+EXERCISES = (MSE, CROSS_ENTROPY, SOFTMAX_GRAD, PERPLEXITY, DIAGNOSE_LOSS)
