@@ -328,8 +328,8 @@ class BatchSizeFigure(ExplorerFigure):
             shown = clip_to_window(full, self.xlim, self.ylim)
             self.ax_path.plot(shown[:, 0], shown[:, 1], color=GREY, linewidth=2.2,
                               label="full batch")
-            self.ax_path.plot([ws], [bs], "*", color="white", markeredgecolor="black",
-                              markersize=14, zorder=6)
+            (self.star,) = self.ax_path.plot([ws], [bs], "*", color="white",
+                                             markeredgecolor="black", markersize=14, zorder=6)
             self.ax_path.set_xlim(*self.xlim)
             self.ax_path.set_ylim(*self.ylim)
             self.ax_path.set_aspect("equal", adjustable="box")
@@ -382,7 +382,8 @@ class BatchSizeFigure(ExplorerFigure):
             ax.set_ylabel("gradient variance at the minimum")
             ax.legend(loc="lower left")
             ax.set_title(" ")
-        self.moving += [self.path_line, self.ax_path.title, self.dist_line,
+        # the minimum's star is redrawn over the path (blitting draws moving artists last)
+        self.moving += [self.path_line, self.star, self.ax_path.title, self.dist_line,
                         self.ax_dist.title, self.var_dot, self.ax_var.title]
 
     def update(self, res: BatchSizeResult) -> BatchSizeFigure:
