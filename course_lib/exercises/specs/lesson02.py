@@ -445,7 +445,7 @@ BUDGET_SEEDS = (0, 1, 2, 3, 4)
 def _budget_problem(rng: np.random.Generator) -> tuple:
     """A random linear fit (feature scale, offset, noise and N random), a budget and a target.
 
-    The target is 6x the expected noise floor of mini-batch gradient descent at a batch size
+    The target is 8x the expected noise floor of mini-batch gradient descent at a batch size
     ``b_star`` drawn from 16, 32, 64 with lr = 1/λ_max; the budget pays for enough steps at
     ``b_star`` that the start is forgotten (the expected transient under half the floor).
     Computed exactly for the quadratic, not simulated.
@@ -462,7 +462,7 @@ def _budget_problem(rng: np.random.Generator) -> tuple:
     gap, steps = -st["theta"], 0
     while 0.5 * gap @ st["hessian"] @ gap > floor / 2 and steps < 10_000:
         gap, steps = a @ gap, steps + 1
-    return as_tensor(z), as_tensor(y), int(b_star * max(steps, 5)), float(f"{6 * floor:.3g}")
+    return as_tensor(z), as_tensor(y), int(b_star * max(steps, 5)), float(f"{8 * floor:.3g}")
 
 
 def _noise_floor(st: dict, n: int, batch_size: int, lr: float) -> float:
