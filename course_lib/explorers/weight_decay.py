@@ -382,8 +382,13 @@ def weight_decay_explorer(grid: DecayGrid, lr: float | None = None, column: int 
                                 fmt=lambda j: labels[j], width="380px"),
         "axis": toggle("AdamW axis", AXES, axis),
     }
-    return Explorer(
+    explorer = Explorer(
         "weight-decay", "Weight-decay explorer", controls,
         result=lambda v: decay_result(grid, v["lr"], v["column"], v["axis"]),
         figure=lambda res: DecayFigure(grid, res.axis if res.axis in AXES else AXES[0]),
         figure_key=lambda res: res.axis)
+    for other in AXES:  # build and draw both maps now: the first click on the toggle only redraws
+        if other != axis:
+            res = decay_result(grid, lr, column, other)
+            explorer.figure_for(res).render_rgb(res)
+    return explorer
