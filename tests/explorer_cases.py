@@ -86,6 +86,137 @@ CASES: tuple[ExplorerCase, ...] = (
         slider="warmup", presses=2,
         sweeps=("warmup", "peak_lr"),
     ),
+    ExplorerCase(
+        name="batch-size", lesson="02_gradient_descent.ipynb",
+        setup=("import torch\n"
+               "from course_lib.data import make_house_prices, standardize\n"
+               "from course_lib.device import seed_everything\n"
+               "from course_lib.explorers.batch_size import batch_size_explorer, batch_size_result\n"
+               "g = seed_everything(0)\n"
+               "sqft, price = make_house_prices(1000, seed=0, device='cpu')\n"
+               "x, y = sqft.to(torch.float64), price.to(torch.float64) / 1000\n"
+               "z, mu, sd = standardize(x)\n"
+               "explorer = batch_size_explorer(z, y, batch_size=16, lr=0.05, steps=150)"),
+        result="batch_size_result(v['batch_size'], z, y, lr=0.05, steps=150)",
+        slider="batch_size", presses=2,
+        sweeps=("batch_size",),
+    ),
+    ExplorerCase(
+        name="weight-decay", lesson="06_adamw.ipynb",
+        setup=("from course_lib.data import load_digits_split\n"
+               "from course_lib.device import seed_everything\n"
+               "from course_lib.explorers.decay_grid import train_decay_grid\n"
+               "from course_lib.explorers.weight_decay import decay_result, weight_decay_explorer\n"
+               "g = seed_everything(0)\n"
+               "data = load_digits_split(device='cpu')\n"
+               "X_train, y_train = data.X_train[:300], data.y_train[:300]\n"
+               "X_test, y_test = data.X_test, data.y_test\n"
+               "grid = train_decay_grid(X_train, y_train, X_test, y_test,\n"
+               "    lrs=[10**e for e in (-2.5, -2, -1.5, -1)],\n"
+               "    l2_decays=[0.0] + [10**e for e in (-4, -3.5, -3, -2.5, -2, -1.5)],\n"
+               "    adamw_decays=[0.0] + [10**e for e in (-1.5, -1, -0.5, 0, 0.5, 1)],\n"
+               "    adamw_axis='wd', seeds=(0, 1), steps=600, hidden=32)\n"
+               "explorer = weight_decay_explorer(grid, lr=grid.lrs[2], column=4)"),
+        result="decay_result(grid, v['lr'], v['column'], v['axis'])",
+        slider="lr", presses=1,
+        sweeps=("lr", "column", "axis"),
+    ),
+    ExplorerCase(
+        name="clipping", lesson="08_gradient_clipping.ipynb",
+        setup=("from course_lib.data import load_digits_split\n"
+               "from course_lib.device import seed_everything\n"
+               "from course_lib.explorers.clipping import clipping_explorer, clipping_result, "
+               "clipping_setup\n"
+               "g = seed_everything(0)\n"
+               "data = load_digits_split(device='cpu')\n"
+               "clip_setup = clipping_setup(data, device='cpu')\n"
+               "explorer = clipping_explorer(clip_setup, threshold=1.0, spike=1000.0, "
+               "optimizer='SGD')"),
+        result="clipping_result(clip_setup, v['threshold'], v['spike'], v['optimizer'])",
+        slider="threshold", presses=3,
+        sweeps=("threshold", "spike", "optimizer"),
+    ),
+    # lesson 09 does not show it yet: the setup is tests/test_range_test_explorer.py's problem
+    ExplorerCase(
+        name="lr-finder", lesson="09_lr_finder.ipynb",
+        setup=("import math\n"
+               "import numpy as np\n"
+               "import torch\n"
+               "import torch.nn.functional as F\n"
+               "from torch import nn\n"
+               "from course_lib.explorers.range_test import range_test_explorer, "
+               "range_test_result, range_test_setup\n"
+               "gen = torch.Generator().manual_seed(0)\n"
+               "X = torch.randn(512, 10, generator=gen)\n"
+               "y = (X @ torch.randn(10, 3, generator=gen)).argmax(dim=1)\n"
+               "def make_batches(seed=0):\n"
+               "    g = torch.Generator().manual_seed(seed)\n"
+               "    return lambda: (lambda idx: (X[idx], y[idx]))(torch.randint(len(X), (32,), "
+               "generator=g))\n"
+               "def new_model():\n"
+               "    torch.manual_seed(0)\n"
+               "    return nn.Linear(10, 3)\n"
+               "def new_optimizer(model, lr=0.01):\n"
+               "    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)\n"
+               "def run_constant(lr, steps=40):\n"
+               "    model, get_batch = new_model(), make_batches(1)\n"
+               "    opt = new_optimizer(model, lr)\n"
+               "    for _ in range(steps):\n"
+               "        xb, yb = get_batch()\n"
+               "        opt.zero_grad()\n"
+               "        loss = F.cross_entropy(model(xb), yb)\n"
+               "        if not torch.isfinite(loss):\n"
+               "            return math.inf\n"
+               "        loss.backward()\n"
+               "        opt.step()\n"
+               "    with torch.no_grad():\n"
+               "        final = F.cross_entropy(model(X), y).item()\n"
+               "    return final if math.isfinite(final) else math.inf\n"
+               "setup = range_test_setup(new_model, new_optimizer, make_batches, F.cross_entropy,\n"
+               "    run_constant, ranges=((1e-5, 10.0), (1e-3, 10.0)),\n"
+               "    sweep_lrs=tuple(np.logspace(-3, 1.5, 10)), sweep_steps=40, num_iters=60,\n"
+               "    device='cpu')\n"
+               "explorer = range_test_explorer(setup)"),
+        result="range_test_result(setup, v['beta'], v['rule'], v['sweep_range'])",
+        slider="beta", presses=1,
+        sweeps=("beta", "rule", "sweep_range"),
+    ),
+    ExplorerCase(
+        name="lbfgs", lesson="10_second_order.ipynb",
+        setup=("from course_lib.data import load_digits_split\n"
+               "from course_lib.device import seed_everything\n"
+               "from course_lib.explorers.lbfgs import lbfgs_explorer, lbfgs_result, lbfgs_setup\n"
+               "g = seed_everything(0)\n"
+               "data = load_digits_split(device='cpu')\n"
+               "setup = lbfgs_setup(data)\n"
+               "explorer = lbfgs_explorer(setup)"),
+        result=("lbfgs_result(setup, v['problem'], v['history_size'], v['line_search'], "
+                "v['batch_size'])"),
+        slider="history_size", presses=1,
+        sweeps=("history_size", "problem", "line_search", "batch_size"),
+    ),
+    ExplorerCase(
+        name="saddle-noise", lesson="11_landscape_geometry.ipynb",
+        setup=("from course_lib.explorers.sharpness import saddle_noise_explorer, saddle_result\n"
+               "explorer = saddle_noise_explorer(noise=1e-6)"),
+        result="saddle_result(v['noise'])",
+        slider="noise", presses=1,
+        sweeps=("noise",),
+    ),
+    ExplorerCase(
+        name="sharpness", lesson="11_landscape_geometry.ipynb",
+        setup=("from course_lib.data import load_digits_split\n"
+               "from course_lib.device import seed_everything\n"
+               "from course_lib.explorers.sharpness import sharpness_explorer, sharpness_result, "
+               "sharpness_setup\n"
+               "g = seed_everything(0)\n"
+               "data = load_digits_split(device='cpu')\n"
+               "sharp = sharpness_setup(data)\n"
+               "explorer = sharpness_explorer(sharp, batch_size=64, rho=0.2)"),
+        result="sharpness_result(sharp, v['batch_size'], v['rho'])",
+        slider="rho", presses=1,
+        sweeps=("rho", "batch_size"),
+    ),
 )
 
 

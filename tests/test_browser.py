@@ -195,11 +195,14 @@ def _pixels(png: bytes) -> np.ndarray:
     return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
 
 
-def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.abs(a - b).mean()) if a.shape == b.shape else float("inf")
+def _changed(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of pixels that differ by more than 8 of 255 in some channel."""
+    if a.shape != b.shape:
+        return 1.0
+    return float((np.abs(a - b) > 8).any(axis=-1).mean())
 
 
-@pytest.mark.timeout(420)
+@pytest.mark.timeout(1200)  # a grid explorer's cell took 210 s at load 9
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_explorer_slider_matches_pure_function(lab, page, case, tmp_path_factory):
     import base64
@@ -214,8 +217,8 @@ def test_explorer_slider_matches_pure_function(lab, page, case, tmp_path_factory
         nb.run_all()
         sel = f".course-{case.name}-explorer"
         explorer = pg.locator(sel)
-        explorer.wait_for(state="visible", timeout=240_000)
-        nb.wait_all_executed(timeout_ms=240_000)
+        explorer.wait_for(state="visible", timeout=900_000)
+        nb.wait_all_executed(timeout_ms=300_000)
         want = expected.get()
     finally:
         expected.stop()
@@ -227,7 +230,8 @@ def test_explorer_slider_matches_pure_function(lab, page, case, tmp_path_factory
     plot = f"{sel} img.course-plot"
     before = _pixels(base64.b64decode(pg.evaluate(_PLOT_BYTES, plot)))
     after_want = _pixels(want["png"])
-    assert _mean_diff(before, after_want) > 0.5, "the test's move should change the picture"
+    moved = _changed(before, after_want)
+    assert moved > 1e-3, f"the test's move should change the picture (only {moved:.2%} of pixels)"
 
     handle = explorer.locator(".widget-slider .noUi-handle").nth(want["slider_index"])
     handle.scroll_into_view_if_needed()
@@ -245,10 +249,11 @@ def test_explorer_slider_matches_pure_function(lab, page, case, tmp_path_factory
                     f"(screenshot {shot})")
     time.sleep(0.5)
     after = _pixels(base64.b64decode(pg.evaluate(_PLOT_BYTES, plot)))
-    assert _mean_diff(after, before) > 0.5, "the picture did not change"
-    assert _mean_diff(after, after_want) < 0.5, (
-        f"the {case.name} picture differs from its figure function's for the new value "
-        f"(mean |difference| {_mean_diff(after, after_want):.2f} of 255)")
+    assert _changed(after, before) > 1e-3, "the picture did not change"
+    off = _changed(after, after_want)
+    assert off <= min(1e-3, 0.2 * moved), (
+        f"the {case.name} picture differs from its figure function's for the new value in "
+        f"{off:.2%} of its pixels (the move itself changes {moved:.2%})")
     assert "could not update" not in (explorer.text_content() or "")
     print(f"\n{case.name} explorer: {time.monotonic() - t0:.0f} s from page load to checked "
           "slider")
