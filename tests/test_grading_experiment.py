@@ -56,20 +56,29 @@ FORMULA_EXERCISES = frozenset({
     "l13_clip_sharded", "l13_ring_allreduce_bytes",
 })
 
-#: Experiments known to give marks to an answer that did not run the experiment, with what was
-#: measured: expected failures until their spec is fixed (then the xfail passes and can go).
+#: Experiments measured to give marks to an answer that did not run the experiment (2026-12-04,
+#: the solution's answer to the check's first problem returned for every problem, grader seeds
+#: 1-3: score, and problems solved). Expected failures until their spec is fixed: partial credit
+#: (points x passed / cases, rounded down to 0.5) pays a constant that is right on 2 of 8
+#: problems, and a diagnosis among k labels is right on about 1 in k by chance;
+#: ``all_or_nothing=True`` in the spec gives each of them 0. Then the xfail passes; remove it.
 KNOWN_GAMEABLE = {
-    "l02_choose_batch_and_lr": (
-        "measured 2026-12-04: the solution's own answer to the check's first problem, returned "
-        "for every problem, solves 4-6 of 8 problems on grader seeds 1-3 and scores 1.0-2.0 of 3 "
-        "points (the grader run: constant 1.0, recorded 1.5, patched 0.5); needs all_or_nothing "
-        "or problems that no one configuration solves"),
+    "l01_diagnose_loss": "constant: 0.5-1.0 of 2 points, 2-4 of 8 problems",
+    "l02_choose_batch_and_lr": ("constant: 1.5-2.0 of 3 points, 4-6 of 8 problems (through the "
+                                "grader: constant 1.0, recorded 1.5, patched 0.5)"),
+    "l03_pick_learning_rate": "constant: 0-0.5 of 3 points, 0-2 of 8 problems",
+    "l04_tune_momentum": "constant: 0-0.5 of 3 points, 0-2 of 7 problems",
+    "l05_diagnose_adam": "constant: 0.5 of 2 points, 2 of 8 problems",
+    "l07_shortest_warmup": "constant: 0-0.5 of 3 points, 1-2 of 7 problems",
+    "l11_factorisation_point": "constant: 0.5 of 2 points, 2-3 of 8 problems",
+    "l12_fix_run": "constant: 0.5-1.0 of 3 points, 2-3 of 8 problems",
 }
 
 
 def _experiment_ids() -> list:
     ids = sorted(set(core.all_exercises()) - FORMULA_EXERCISES)
-    return [pytest.param(i, marks=pytest.mark.xfail(reason=KNOWN_GAMEABLE[i], strict=False))
+    return [pytest.param(i, marks=pytest.mark.xfail(reason=f"gameable: {KNOWN_GAMEABLE[i]}",
+                                                    strict=False))
             if i in KNOWN_GAMEABLE else i for i in ids]
 
 
@@ -116,18 +125,18 @@ def literal(x) -> str:
 
 
 FINGERPRINT = '''
-def _fingerprint(args):
+def _fingerprint(args, kwargs):
     """The same problem gives the same key, in this process and in the grader's kernel."""
     import torch as _t
     out = []
-    for a in args:
+    for a in list(args) + [kwargs[k] for k in sorted(kwargs)]:
         if isinstance(a, _t.Tensor):
             out.append((tuple(a.shape), round(float(a.double().sum()), 6)))
         elif isinstance(a, float):
             out.append(round(a, 9))
         else:
             out.append(repr(a))
-    return repr(out)
+    return repr((out, sorted(kwargs)))
 '''
 
 PATCHES = '''
@@ -150,10 +159,10 @@ except Exception:
 '''
 
 
-def _fingerprint(args):
+def _fingerprint(args, kwargs):
     ns: dict = {}
     exec(FINGERPRINT, ns)  # noqa: S102 - the same code the submissions carry
-    return ns["_fingerprint"](args)
+    return ns["_fingerprint"](args, kwargs)
 
 
 # ---------------------------------------------------------------- the solution, in this process
@@ -195,7 +204,7 @@ def recorded_answers(ex, fn) -> tuple[dict[str, object], object]:
     for seed in (0, scoring.exercise_seed(PREVIOUS_GRADER_SEED, ex.grade_id)):
         for case in ex.cases(seed):
             answer = fn(*case.args, **case.kwargs)
-            table[_fingerprint(case.args)] = answer
+            table[_fingerprint(case.args, case.kwargs)] = answer
             if first is None:
                 first = answer
     return table, first
@@ -208,7 +217,7 @@ def hostile_sources(ex, fn) -> dict[str, str]:
     entries = ",\n".join(f"    {k!r}: {literal(v)}" for k, v in table.items())
     lookup = ("import numpy as np\nimport torch\n" + FINGERPRINT +
               f"\n_RECORDED = {{\n{entries},\n}}\n_FIRST = {literal(first)}\n\n" + head +
-              "    return _RECORDED.get(_fingerprint(args), _FIRST)\n")
+              "    return _RECORDED.get(_fingerprint(args, kwargs), _FIRST)\n")
     return {"constant": constant, "recorded": lookup, "patched": PATCHES + lookup}
 
 
