@@ -383,6 +383,7 @@ FACTORISATION_POINT = Exercise(
     grade_id="l11_factorisation_point",
     function="factorisation_point",
     points=2,
+    all_or_nothing=True,                   # a guessed label must not earn part of the points
     make_cases=_factorisation_cases,
     reference=_factorisation_reference,
     compare=_factorisation_compare,

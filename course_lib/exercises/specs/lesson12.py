@@ -381,6 +381,7 @@ FIX_RUN = Exercise(
     grade_id="l12_fix_run",
     function="fix_run",
     points=3,
+    all_or_nothing=True,                   # a guessed label must not earn part of the points
     make_cases=_fix_cases,
     reference=_fix_reference,
     compare=_fix_compare,
