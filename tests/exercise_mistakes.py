@@ -830,6 +830,36 @@ WRONG += [
 ]
 
 
+def _curve_minimum_lr(X, y):
+    """The lr at the lowest point of a range test's smoothed curve (not divided by 10)."""
+    from course_lib.lr_finder import lr_range_test
+
+    model = torch.nn.Linear(X.shape[1], int(y.max()) + 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    gen = torch.Generator().manual_seed(1)
+
+    def get_batch():
+        idx = torch.randint(len(X), (32,), generator=gen)
+        return X[idx], y[idx]
+
+    r = lr_range_test(model, opt, get_batch, F.cross_entropy, probes=False)
+    return 10 * r.suggestions["minimum_div_10"]
+
+
+WRONG += [
+    ("l08_rescue_threshold", "a constant answer", lambda norms, losses, meta: 1.0,
+     "without bad batches"),
+    ("l08_rescue_threshold", "no clipping", lambda norms, losses, meta: None, "did not recover"),
+    ("l08_rescue_threshold", "half the largest norm", lambda norms, losses, meta: max(norms) / 2,
+     "did not recover"),
+    ("l08_rescue_threshold", "the smallest norm", lambda norms, losses, meta: min(norms),
+     "hidden learning-rate cut"),
+    ("l09_pick_lr", "a constant answer", lambda X, y, target: 0.1, "with lr"),
+    ("l09_pick_lr", "the lr at the curve's minimum", lambda X, y, target: _curve_minimum_lr(X, y),
+     "with lr"),
+]
+
+
 def wrong_implementation(grade_id: str, label: str):
     """The catalogued wrong implementation ``label`` of exercise ``grade_id``."""
     return next(w for g, lab, w, _ in WRONG if (g, lab) == (grade_id, label))

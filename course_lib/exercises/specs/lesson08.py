@@ -31,7 +31,7 @@ from course_lib.exercises.specs._helpers import (
     tolerances,
 )
 
-__all__ = ["CLIP_GLOBAL_NORM", "CLIP_PER_TENSOR", "EXERCISES", "FIND_SPIKES"]
+__all__ = ["CLIP_GLOBAL_NORM", "CLIP_PER_TENSOR", "EXERCISES", "FIND_SPIKES", "RESCUE_THRESHOLD"]
 
 EPS = 1e-6   # torch adds it to the norm before dividing
 
@@ -406,5 +406,170 @@ FIND_SPIKES = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l08_rescue_threshold
+#
+# An experiment, judged by its outcome: the learner receives the log (a History as a dict) of
+# a run that was NOT clipped, with a gradient scale that differs from case to case by up to four
+# orders of magnitude (the loss is multiplied by a random factor and the lr divided by it, so the
+# trajectory is the same and the gradient norms are not), and returns a clipping threshold. The
+# check trains the same run again, clipped at that threshold, and judges what happened.
+
+_RESCUE_STEPS = 70
+_RESCUE_LR = 0.1
+_RESCUE_FINAL = 10          # the final loss is the mean of the last 10 steps
+_RESCUE_TOLERANCE = 1.25    # ... at most this times the final loss of the same run without bad batches
+_RESCUE_MAX_CLIPPED = 0.10  # clipping may fire on at most this share of the ordinary steps
+_RESCUE_SETTLED = 20        # ... counted from this step on (the first steps' norms are larger)
+
+
+def _rescue_problem(rng: np.random.Generator, spikes: int) -> dict:
+    steps = sorted(int(i) for i in rng.choice(np.arange(30, 55), size=spikes, replace=False))
+    return {"seed": int(rng.integers(1 << 30)), "scale": float(10 ** rng.uniform(-2.0, 2.0)),
+            "bad_steps": steps, "bad_factor": float(rng.uniform(60.0, 200.0))}
+
+
+def _rescue_run(problem: dict, clip_norm: float | None, *, bad: bool = True) -> dict:
+    """The run of ``problem`` (softmax regression, SGD with momentum, a corrupted batch at each
+    bad step, its inputs multiplied by ``bad_factor``), clipped at ``clip_norm`` (``None``: not
+    clipped): a ``course_lib.train.History`` as a dict."""
+    import torch.nn.functional as F
+
+    from course_lib.clipping import clip_grad_norm_
+    from course_lib.train import History
+
+    gen = torch.Generator().manual_seed(problem["seed"])
+    X = torch.randn(512, 20, generator=gen, dtype=F64)
+    y = (X @ torch.randn(20, 4, generator=gen, dtype=F64)
+         + 0.5 * torch.randn(512, 4, generator=gen, dtype=F64)).argmax(dim=1)
+    w = torch.zeros(20, 4, dtype=F64, requires_grad=True)
+    b = torch.zeros(4, dtype=F64, requires_grad=True)
+    k = problem["scale"]
+    lr = _RESCUE_LR / k
+    opt = torch.optim.SGD([w, b], lr=lr, momentum=0.9)
+    h = History(meta={"optimizer": "SGD", "clip_norm": clip_norm, "base_lr": lr,
+                      "dtype": "torch.float64", "steps_requested": _RESCUE_STEPS,
+                      "stop_reason": "completed"})
+    for t in range(_RESCUE_STEPS):
+        idx = torch.randint(512, (32,), generator=gen)
+        x = X[idx] * (problem["bad_factor"] if bad and t in problem["bad_steps"] else 1.0)
+        opt.zero_grad()
+        loss = k * F.cross_entropy(x @ w + b, y[idx])
+        loss.backward()
+        if clip_norm is None:
+            norm = torch.linalg.vector_norm(torch.stack([w.grad.norm(), b.grad.norm()])).item()
+        else:
+            norm = float(clip_grad_norm_([w, b], clip_norm))
+        opt.step()
+        h.step.append(t)
+        h.loss.append(round(loss.item(), 9))
+        h.lr.append(lr)
+        h.grad_norm.append(round(norm, 9))
+        h.clipped.append(clip_norm is not None and norm > clip_norm)
+    return h.to_dict()
+
+
+def _rescue_cases(rng: np.random.Generator) -> list[Case]:
+    def case(name, spikes, hidden=False):
+        problem = _rescue_problem(rng, spikes)
+        history = _rescue_run(problem, None)
+        meta = {**history["meta"], "case": problem}   # "case": what the check needs to run it again
+        return Case(name, (history["grad_norm"], history["loss"], meta), hidden=hidden)
+
+    return [
+        case("one corrupted batch", 1),
+        case("two corrupted batches", 2),
+        case("one corrupted batch, another gradient scale", 1),
+        case("a run without a corrupted batch", 0),
+        case("two corrupted batches, another gradient scale", 2),
+        case("one corrupted batch (hidden)", 1, hidden=True),
+        case("two corrupted batches (hidden)", 2, hidden=True),
+    ]
+
+
+def _rescue_reference(grad_norms, losses, meta):
+    """Measure the run's usual gradient norm (the median: the bad steps and their aftermath
+    are a few steps of many) and clip at twice it: it catches a norm tens of times the usual
+    and almost never touches an ordinary step."""
+    from course_lib.diagnose import diagnose
+    from course_lib.train import History
+
+    n = len(losses)
+    h = History(step=list(range(n)), loss=list(losses), lr=[meta["base_lr"]] * n,
+                grad_norm=list(grad_norms), clipped=[False] * n, meta=dict(meta))
+    flagged = set()  # the bad steps diagnose found, and the steps they stayed high
+    for verdict in diagnose(h).verdicts:
+        for spike in verdict.data.get("spikes", []):
+            flagged.update(range(spike["step"], spike["step"] + spike["width"]))
+    usual = [n for t, n in zip(h.step, h.grad_norm) if t not in flagged]
+    return 2.0 * statistics.median(usual)
+
+
+_CLEAN_FINALS: dict = {}
+
+
+def _rescue_outcome(problem: dict, threshold: float | None) -> dict:
+    run = _rescue_run(problem, threshold)
+    key = (problem["seed"], problem["scale"])
+    if key not in _CLEAN_FINALS:
+        clean = _rescue_run(problem, None, bad=False)
+        _CLEAN_FINALS[key] = (float(np.mean(clean["loss"][-_RESCUE_FINAL:])),
+                              float(np.median(clean["grad_norm"])))
+    clean_final, typical = _CLEAN_FINALS[key]
+    ordinary = [c for t, c in zip(run["step"], run["clipped"])
+                if t >= _RESCUE_SETTLED and t not in problem["bad_steps"]]
+    return {"final": float(np.mean(run["loss"][-_RESCUE_FINAL:])), "clean_final": clean_final,
+            "clipped": float(np.mean(ordinary)), "typical": typical,
+            "bad_norms": [run["grad_norm"][t] for t in problem["bad_steps"]]}
+
+
+def _rescue_compare(case: Case, expected, got) -> str | None:
+    problem = case.args[2]["case"]
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        got = got.item()
+    if got is not None and (isinstance(got, bool) or not isinstance(got, (int, float))):
+        return f"return the threshold as a number (or None for no clipping), got {describe(got)}"
+    if got is not None and not (got > 0 and np.isfinite(got)):
+        return f"a clipping threshold is a positive finite number, got {got!r}"
+    threshold = None if got is None else float(got)
+    out = _rescue_outcome(problem, threshold)
+    scale = out["final"] / out["clean_final"]
+    shown = "no clipping" if threshold is None else f"a threshold of {threshold:.3g}"
+    if out["clipped"] > _RESCUE_MAX_CLIPPED:
+        return (f"with {shown} clipping fired on {out['clipped']:.0%} of the ordinary steps after "
+                f"step {_RESCUE_SETTLED}: a hidden learning-rate cut, not a safety net (at most "
+                f"{_RESCUE_MAX_CLIPPED:.0%} here); the run "
+                f"ended at {scale:.2f} x the loss of the same run without bad batches")
+    if scale > _RESCUE_TOLERANCE:
+        bad = ", ".join(f"{n:.3g}" for n in out["bad_norms"])
+        return (f"with {shown} the run did not recover: its final loss is {scale:.2f} x that of the "
+                f"same run without bad batches (at most {_RESCUE_TOLERANCE} x to pass); the bad "
+                f"batch{'es' if len(out['bad_norms']) > 1 else ''} went in with a gradient norm of {bad}")
+    return None
+
+
+RESCUE_THRESHOLD = Exercise(
+    grade_id="l08_rescue_threshold",
+    function="choose_clip_threshold",
+    points=2,
+    make_cases=_rescue_cases,
+    reference=_rescue_reference,
+    compare=_rescue_compare,
+    hint="read the log: what size is an ordinary step's gradient in THIS run, and how far above it "
+         "are the bad batches? A threshold has to sit between the two.",
+    hints=(
+        "A threshold c does nothing on a step whose norm is below c and scales a step above it "
+        "down to length c. So c must be above nearly every ordinary norm (or clipping becomes a "
+        "smaller learning rate) and far below the corrupted batches' norms (or they still throw "
+        "the weights away). The runs differ in gradient scale by up to 10,000 x: no fixed number "
+        "works for all of them; measure this run's usual norm from its log.",
+        "From history['grad_norm']: a robust summary of the usual size (one that a few huge "
+        "values do not move; course_lib.diagnose can also tell you which steps were the bad "
+        "ones), then a small multiple of it, between about 1.5 and 3. Check your choice against "
+        "the log: how many ordinary steps would it clip, and are the bad batches' norms far "
+        "above it?",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (CLIP_GLOBAL_NORM, CLIP_PER_TENSOR, FIND_SPIKES)
+EXERCISES = (CLIP_GLOBAL_NORM, CLIP_PER_TENSOR, FIND_SPIKES, RESCUE_THRESHOLD)

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from course_lib.exercises.protocol import Case, Exercise
-from course_lib.exercises.specs._helpers import F64, diagnose, number_list
+from course_lib.exercises.specs._helpers import F64, describe, diagnose, number_list
 from course_lib.lr_finder import exponential_lrs, smooth_losses
 
-__all__ = ["EXERCISES", "EXPONENTIAL_LR_SCHEDULE", "SMOOTH_LOSSES"]
+__all__ = ["EXERCISES", "EXPONENTIAL_LR_SCHEDULE", "PICK_LR", "SMOOTH_LOSSES"]
 
 _RTOL, _ATOL = 1e-6, 1e-300   # admits float32 arithmetic; lrs span many decades
 
@@ -217,5 +217,123 @@ SMOOTH_LOSSES = Exercise(
 )
 
 
+# ---------------------------------------------------------------- l09_pick_lr
+#
+# An experiment, judged by its outcome: a classification problem whose features are scaled by a
+# random factor (0.06 to 16, so the learning rate that trains it ranges over five decades); the
+# learner returns a learning rate, the check trains with it exactly as the task says and
+# requires the loss to end below a target set from four runs around the lr the curvature suggests.
+
+_PICK_STEPS = 100
+_PICK_BATCH = 32
+_PICK_SLACK = 1.8   # the target: this times the best final loss of the four reference runs
+#                     (at most 3/4 of the loss at the start)
+
+
+def _pick_train(X: torch.Tensor, y: torch.Tensor, lr: float) -> float:
+    """The task's training: Linear(d, classes) from zeros, SGD with momentum 0.9, 100 steps of
+    32 examples drawn with a generator seeded 0; the final loss on all of (X, y), inf if the
+    loss stopped being finite."""
+    import torch.nn.functional as F
+
+    classes = int(y.max()) + 1
+    w = torch.zeros(X.shape[1], classes, requires_grad=True)
+    b = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.SGD([w, b], lr=lr, momentum=0.9)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(_PICK_STEPS):
+        idx = torch.randint(len(X), (_PICK_BATCH,), generator=gen)
+        opt.zero_grad()
+        loss = F.cross_entropy(X[idx] @ w + b, y[idx])
+        if not torch.isfinite(loss):
+            return math.inf
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        final = F.cross_entropy(X @ w + b, y).item()
+    return final if math.isfinite(final) else math.inf
+
+
+def _pick_cases(rng: np.random.Generator) -> list[Case]:
+    def case(name, hidden=False):
+        for _ in range(20):  # a problem that some lr trains well in 100 steps
+            gen = torch.Generator().manual_seed(int(rng.integers(1 << 30)))
+            d, classes, n = int(rng.integers(8, 17)), int(rng.integers(3, 6)), 256
+            scale = float(10 ** rng.uniform(-1.2, 1.2))
+            X = torch.randn(n, d, generator=gen) * scale
+            y = (X @ torch.randn(d, classes, generator=gen) / scale
+                 + 0.7 * torch.randn(n, classes, generator=gen)).argmax(dim=1)
+            # the curvature at the start: the largest eigenvalue of X^T X / n, times 1/classes
+            top = float(torch.linalg.eigvalsh((X.T @ X / n).double())[-1]) / classes
+            best = min(_pick_train(X, y, k / top) for k in (0.03, 0.1, 0.3, 1.0))
+            if best < 0.6 * math.log(classes):
+                break
+        target = round(min(_PICK_SLACK * best, 0.75 * math.log(classes)), 4)
+        return Case(name, (X, y, target), hidden=hidden)
+
+    return [case("problem 1"), case("problem 2"), case("problem 3"), case("problem 4"),
+            case("problem 5"), case("problem 6 (hidden)", True)]
+
+
+def _pick_reference(X, y, target):
+    """A range test on the task's model and optimizer, then the course's suggestion."""
+    import torch.nn.functional as F
+
+    from course_lib.lr_finder import lr_range_test
+
+    model = torch.nn.Linear(X.shape[1], int(y.max()) + 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    gen = torch.Generator().manual_seed(1)
+
+    def get_batch():
+        idx = torch.randint(len(X), (_PICK_BATCH,), generator=gen)
+        return X[idx], y[idx]
+
+    return lr_range_test(model, opt, get_batch, F.cross_entropy).suggested_lr
+
+
+def _pick_compare(case: Case, expected, got) -> str | None:
+    X, y, target = case.args
+    if isinstance(got, torch.Tensor) and got.numel() == 1:
+        got = got.item()
+    if got is None or isinstance(got, bool) or not isinstance(got, (int, float)):
+        return f"return the learning rate as a number, got {describe(got)}"
+    if not (got > 0 and math.isfinite(got)):
+        return f"a learning rate is a positive finite number, got {got!r}"
+    final = _pick_train(X, y, float(got))
+    if math.isinf(final):
+        return (f"with lr {got:.3g} the loss stopped being finite within {_PICK_STEPS} steps: "
+                "the run diverged")
+    if final > target:
+        start = math.log(int(y.max()) + 1)
+        where = ("it barely moved from where it started" if final > 0.9 * start else
+                 "it trained, but not far enough")
+        return (f"with lr {got:.3g} the loss ended at {final:.3f} after {_PICK_STEPS} steps, above "
+                f"the target {target:.3f} ({where}; it started at {start:.3f})")
+    return None
+
+
+PICK_LR = Exercise(
+    grade_id="l09_pick_lr",
+    function="choose_lr",
+    points=2,
+    make_cases=_pick_cases,
+    reference=_pick_reference,
+    compare=_pick_compare,
+    hint="each problem has its own scale, so the right learning rate moves by orders of magnitude "
+         "from one to the next: measure it on the problem (that is what a range test is for).",
+    hints=(
+        "Run a range test on exactly the model and optimizer the check will train (a Linear "
+        "layer, SGD with momentum 0.9, batches of 32), then read a learning rate off it. The "
+        "published rules land anywhere from about right to a hundred times too small; the "
+        "lesson measured which reading you can trust.",
+        "Build the model and the optimizer, a function that returns a random batch of 32 rows "
+        "of (X, y) on each call (a seeded torch.Generator and torch.randint), and the loss "
+        "function; pass them to course_lib.lr_finder.lr_range_test and return the course's "
+        "suggestion from its result, as a float.",
+    ),
+)
+
+
 # this lesson's exercises, in the order the notebook asks for them
-EXERCISES = (EXPONENTIAL_LR_SCHEDULE, SMOOTH_LOSSES)
+EXERCISES = (EXPONENTIAL_LR_SCHEDULE, SMOOTH_LOSSES, PICK_LR)
