@@ -30,8 +30,11 @@ from course_lib.grading import cache, notebooks, report, runner, scoring
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "grading_fixtures"
 SPECS = FIXTURES / "specs.py"
+# PyPI's CUDA build of torch maps 3.1 GB of address space at import (Python 3.12/3.13 here): a
+# 1.5 GB kernel could not even start: those runs get 1.5 GB plus what the CUDA build maps
+MEMORY_MB = "1500" if torch.version.cuda is None else "4800"
 LIMITS = ["--jobs", "2", "--timeout", "60", "--cell-timeout", "20", "--call-timeout", "1.5",
-          "--memory-mb", "1500", "--seed", "123", "--no-progress"]
+          "--memory-mb", MEMORY_MB, "--seed", "123", "--no-progress"]
 
 
 def _load_fixture(name: str):

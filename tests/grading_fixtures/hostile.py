@@ -213,10 +213,13 @@ while True:
         pass
 """
 
+# four children of 0.4 x the kernel's address-space limit each (600 MB under the tests' 1.5 GB):
+# together more than the memory limit, although each one alone stays under it
 CHILD_MEMORY = """\
-import subprocess, sys, time
+import resource, subprocess, sys, time
+size = int(resource.getrlimit(resource.RLIMIT_AS)[0] * 0.4)
 hogs = [subprocess.Popen([sys.executable, "-c",
-        "import time; b = bytearray(600 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(120)"])
+        f"import time; b = bytearray({size}); b[::4096] = b'x' * len(b[::4096]); time.sleep(120)"])
         for _ in range(4)]
 time.sleep(60)
 """
