@@ -58,7 +58,8 @@ FORMULA_EXERCISES = frozenset({
 
 #: Experiments measured to give marks to an answer that did not run the experiment (2026-12-04,
 #: the solution's answer to the check's first problem returned for every problem, grader seeds
-#: 1-3: score, and problems solved). Expected failures until their spec is fixed: partial credit
+#: 1-3: score, and problems solved; l11_factorisation_point and l12_fix_run were on the list
+#: until they became all or nothing). Expected failures until their spec is fixed: partial credit
 #: (points x passed / cases, rounded down to 0.5) pays a constant that is right on 2 of 8
 #: problems, and a diagnosis among k labels is right on about 1 in k by chance;
 #: ``all_or_nothing=True`` in the spec gives each of them 0. Then the xfail passes; remove it.
@@ -70,8 +71,9 @@ KNOWN_GAMEABLE = {
     "l04_tune_momentum": "constant: 0-0.5 of 3 points, 0-2 of 7 problems",
     "l05_diagnose_adam": "constant: 0.5 of 2 points, 2 of 8 problems",
     "l07_shortest_warmup": "constant: 0-0.5 of 3 points, 1-2 of 7 problems",
-    "l11_factorisation_point": "constant: 0.5 of 2 points, 2-3 of 8 problems",
-    "l12_fix_run": "constant: 0.5-1.0 of 3 points, 2-3 of 8 problems",
+    "l08_rescue_threshold": "constant: 0-0.5 of 2 points, 1-2 of 7 problems",
+    "l09_pick_lr": ("constant: 0-1.0 of 2 points, 0-3 of 6 problems (two runs differed: the "
+                    "solution's answer, or the check, varies between processes)"),
 }
 
 
