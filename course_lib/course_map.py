@@ -12,8 +12,9 @@ intro's ``**Time:**`` line says the same), and ``exercise_minutes`` for its exer
 (its last cell's ``**Practise:** ..., about M min.`` line says the same; tests/test_time_estimates.py
 checks both lines and the README's table against this file). The exercise estimate counts about
 8 minutes for an exercise that turns the lesson's formula into code (10-12 for a longer one: a
-fit, the two-loop recursion, a sharded clip), and about 15 minutes for the lesson's experiment
-or debugging exercise, which runs trainings and reads their outcome; it is rounded to 5 minutes.
+fit, the two-loop recursion, a sharded clip; 15 for the backward pass by hand), and about 15
+minutes for the lesson's experiment or debugging exercise, which runs trainings and reads their
+outcome; it is rounded to 5 minutes.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ LESSONS: tuple[Lesson, ...] = (
            exercise_minutes=45),
     Lesson(2, "gradient_descent", "Gradient descent from zero", 45,
            "partial derivatives, finite differences vs autograd, feature scaling, batch vs SGD vs mini-batch", "ready",
-           exercise_minutes=45),
+           exercise_minutes=60),
     Lesson(3, "learning_rate", "The learning rate", 35,
            "too high / too low, the 2/L stability threshold, a learning-rate explorer", "ready",
            exercise_minutes=30),
