@@ -136,7 +136,8 @@ CASES: tuple[ExplorerCase, ...] = (
         slider="threshold", presses=3,
         sweeps=("threshold", "spike", "optimizer"),
     ),
-    # lesson 09 does not show it yet: the setup is tests/test_range_test_explorer.py's problem
+    # lesson 09 builds it on its section 3 sweep and range test (many cells, minutes): this
+    # entry builds tests/test_range_test_explorer.py's small problem on the same explorer code
     ExplorerCase(
         name="lr-finder", lesson="09_lr_finder.ipynb",
         setup=("import math\n"
