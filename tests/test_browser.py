@@ -1,4 +1,4 @@
-"""Lesson 03's learning-rate explorer, proven in a real JupyterLab in headless Chromium.
+"""The explorers, proven in a real JupyterLab in headless Chromium.
 
 One test walks the path a learner takes: open the lesson as it is stored (the explorer's
 output must be the static PNG, since no kernel has made the widget yet), Run All (the live
@@ -13,8 +13,9 @@ Then every explorer of the course (the entries of ``tests/explorer_cases.py``: a
 explorer there adds it here) in a notebook of its own (the lesson's setup call, then the widget):
 Run All, check that the readout shows the pure function's lines for the starting values, press
 the right arrow on one slider, and check that the readout becomes the pure function's lines for
-the new value and the picture its figure, pixel for pixel (the expected values are computed in a
-separate process with the lessons' environment, as the kernel computes them).
+the new value and the picture its figure's (at most 0.1% of the pixels off by more than 8 of
+255; measured: none). The expected values are computed in a separate process with the lessons'
+environment, as the kernel computes them. All 13 tests: 576 s at load average 11.
 """
 
 from __future__ import annotations
