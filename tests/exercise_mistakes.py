@@ -835,6 +835,9 @@ def _curve_minimum_lr(X, y):
     from course_lib.lr_finder import lr_range_test
 
     model = torch.nn.Linear(X.shape[1], int(y.max()) + 1)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.zero_()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     gen = torch.Generator().manual_seed(1)
 

@@ -551,6 +551,7 @@ RESCUE_THRESHOLD = Exercise(
     grade_id="l08_rescue_threshold",
     function="choose_clip_threshold",
     points=2,
+    all_or_nothing=True,  # a constant answer right on a few problems earns nothing
     make_cases=_rescue_cases,
     reference=_rescue_reference,
     compare=_rescue_compare,
