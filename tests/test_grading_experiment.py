@@ -64,13 +64,8 @@ FORMULA_EXERCISES = frozenset({
 #: problems, and a diagnosis among k labels is right on about 1 in k by chance;
 #: ``all_or_nothing=True`` in the spec gives each of them 0. Then the xfail passes; remove it.
 KNOWN_GAMEABLE = {
-    "l01_diagnose_loss": "constant: 0.5-1.0 of 2 points, 2-4 of 8 problems",
     "l02_choose_batch_and_lr": ("constant: 1.5-2.0 of 3 points, 4-6 of 8 problems (through the "
                                 "grader: constant 1.0, recorded 1.5, patched 0.5)"),
-    "l03_pick_learning_rate": "constant: 0-0.5 of 3 points, 0-2 of 8 problems",
-    "l04_tune_momentum": "constant: 0-0.5 of 3 points, 0-2 of 7 problems",
-    "l05_diagnose_adam": "constant: 0.5 of 2 points, 2 of 8 problems",
-    "l07_shortest_warmup": "constant: 0-0.5 of 3 points, 1-2 of 7 problems",
     "l08_rescue_threshold": "constant: 0-0.5 of 2 points, 1-2 of 7 problems",
     "l09_pick_lr": ("constant: 0-1.0 of 2 points, 0-3 of 6 problems (two runs differed: the "
                     "solution's answer, or the check, varies between processes)"),

@@ -366,6 +366,7 @@ DIAGNOSE_LOSS = Exercise(
     grade_id="l01_diagnose_loss",
     function="diagnose_loss",
     points=2,
+    all_or_nothing=True,  # a guessed label (1 of 3) must not earn part of the points
     make_cases=_diagnosis_cases,
     reference=_diagnosis_reference,
     compare=_diagnosis_compare,

@@ -268,6 +268,7 @@ PICK_LEARNING_RATE = Exercise(
     grade_id="l03_pick_learning_rate",
     function="pick_learning_rate",
     points=3,
+    all_or_nothing=True,  # a guessed learning rate must not earn part of the points
     make_cases=_pick_cases,
     reference=_pick_reference,
     compare=_pick_compare,

@@ -299,6 +299,7 @@ TUNE_MOMENTUM = Exercise(
     grade_id="l04_tune_momentum",
     function="tune_momentum",
     points=3,
+    all_or_nothing=True,  # a guessed configuration must not earn part of the points
     make_cases=_tune_cases,
     reference=_tune_reference,
     compare=_tune_compare,

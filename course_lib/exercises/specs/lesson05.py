@@ -384,6 +384,7 @@ DIAGNOSE_ADAM = Exercise(
     grade_id="l05_diagnose_adam",
     function="diagnose_adam",
     points=2,
+    all_or_nothing=True,  # a guessed label (1 of 4) must not earn part of the points
     make_cases=_diagnose_cases,
     reference=_diagnose_reference,
     compare=_diagnose_compare,

@@ -303,6 +303,7 @@ SHORTEST_WARMUP = Exercise(
     grade_id="l07_shortest_warmup",
     function="shortest_warmup",
     points=3,
+    all_or_nothing=True,  # a guessed warmup must not earn part of the points
     make_cases=_warmup_cases,
     reference=_warmup_reference,
     compare=_warmup_compare,
