@@ -58,17 +58,14 @@ FORMULA_EXERCISES = frozenset({
 
 #: Experiments measured to give marks to an answer that did not run the experiment (2026-12-04,
 #: the solution's answer to the check's first problem returned for every problem, grader seeds
-#: 1-3: score, and problems solved; l11_factorisation_point and l12_fix_run were on the list
-#: until they became all or nothing). Expected failures until their spec is fixed: partial credit
+#: 1-3: score, and problems solved; the experiments of lessons 01, 03-05, 07-09, 11 and 12 were
+#: on the list until they became all or nothing). Expected failures until their spec is fixed: partial credit
 #: (points x passed / cases, rounded down to 0.5) pays a constant that is right on 2 of 8
 #: problems, and a diagnosis among k labels is right on about 1 in k by chance;
 #: ``all_or_nothing=True`` in the spec gives each of them 0. Then the xfail passes; remove it.
 KNOWN_GAMEABLE = {
     "l02_choose_batch_and_lr": ("constant: 1.5-2.0 of 3 points, 4-6 of 8 problems (through the "
                                 "grader: constant 1.0, recorded 1.5, patched 0.5)"),
-    "l08_rescue_threshold": "constant: 0-0.5 of 2 points, 1-2 of 7 problems",
-    "l09_pick_lr": ("constant: 0-1.0 of 2 points, 0-3 of 6 problems (two runs differed: the "
-                    "solution's answer, or the check, varies between processes)"),
 }
 
 
