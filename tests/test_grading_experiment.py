@@ -64,8 +64,6 @@ FORMULA_EXERCISES = frozenset({
 #: problems, and a diagnosis among k labels is right on about 1 in k by chance;
 #: ``all_or_nothing=True`` in the spec gives each of them 0. Then the xfail passes; remove it.
 KNOWN_GAMEABLE = {
-    "l02_choose_batch_and_lr": ("constant: 1.5-2.0 of 3 points, 4-6 of 8 problems (through the "
-                                "grader: constant 1.0, recorded 1.5, patched 0.5)"),
 }
 
 
