@@ -563,7 +563,7 @@ RESCUE_THRESHOLD = Exercise(
         "smaller learning rate) and far below the corrupted batches' norms (or they still throw "
         "the weights away). The runs differ in gradient scale by up to 10,000 x: no fixed number "
         "works for all of them; measure this run's usual norm from its log.",
-        "From history['grad_norm']: a robust summary of the usual size (one that a few huge "
+        "From grad_norms (the log's norms): a robust summary of the usual size (one that a few huge "
         "values do not move; course_lib.diagnose can also tell you which steps were the bad "
         "ones), then a small multiple of it, between about 1.5 and 3. Check your choice against "
         "the log: how many ordinary steps would it clip, and are the bad batches' norms far "
