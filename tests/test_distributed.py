@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import psutil
@@ -129,15 +130,26 @@ def test_keyboard_interrupt_stops_every_rank():
     from distributed_ranks import sleep_forever
 
     me = psutil.Process()
+    seen = []
 
     def interrupt_once_the_ranks_run():
-        while len(_workers(me)) < 2:
+        # never dies silently (a psutil error in a dying thread left run_ranks waiting its full
+        # timeout once, on a loaded CI machine): retry, and interrupt after 120 s in any case
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if len(_workers(me)) >= 2:
+                    seen.append(True)
+                    break
+            except psutil.Error:
+                pass
             threading.Event().wait(0.05)
         _thread.interrupt_main()                 # what Jupyter's "interrupt" raises in a cell
 
     threading.Thread(target=interrupt_once_the_ranks_run, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
-        run_ranks(sleep_forever, 2)
+        run_ranks(sleep_forever, 2, timeout=240)
+    assert seen, "the ranks were never seen running"
     assert not _workers(me)
 
 

@@ -50,6 +50,19 @@ def _library_two_loop(g, s_list, y_list):
     return two_loop_direction(g, s_list, y_list, gamma)
 
 
+def _library_wolfe(coeffs):
+    from course_lib.second_order import strong_wolfe_line_search
+
+    def evaluate(t):  # the quartic slice phi(t) = sum_k a_k t^k, as a 1-D function of x = t
+        x = torch.tensor([float(t)], dtype=torch.float64)
+        a = coeffs.double()
+        return float(sum(a[k] * x ** k for k in range(len(a)))), sum(k * a[k] * x ** (k - 1) for k in range(1, len(a)))
+
+    f0, g0 = evaluate(0.0)
+    t, *_ = strong_wolfe_line_search(evaluate, f0, g0, torch.ones(1, dtype=torch.float64), 1.0)
+    return t
+
+
 def _eigen_power(matrix, v0, iters):
     eig = torch.linalg.eigvalsh(matrix.double())
     return eig[eig.abs().argmax()].to(matrix.dtype)
@@ -72,6 +85,7 @@ CHEATS = {
     "l01_softmax_grad": "reference",
     "l02_finite_difference_grad": "reference",
     "l02_fit_house_prices": _lstsq_fit,
+    "l02_mlp_backward": "reference",
     "l03_gd_trajectory": _optim_trajectory,
     "l04_momentum_step": "reference",
     "l04_nesterov_step": "reference",
@@ -86,6 +100,7 @@ CHEATS = {
     "l09_exponential_lr_schedule": "reference",
     "l09_smooth_losses": "reference",
     "l10_two_loop_direction": _library_two_loop,
+    "l10_wolfe_step": _library_wolfe,
     "l11_power_iteration": _eigen_power,
     "l13_clip_sharded": "reference",
     "l13_ring_allreduce_bytes": _library_ring_bytes,
