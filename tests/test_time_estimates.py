@@ -86,6 +86,22 @@ def test_every_lesson_with_exercises_has_a_practice_time_and_none_without():
             assert lesson.exercise_minutes == 0, f"{lesson.notebook} has no exercises"
 
 
+EXERCISE_TIME = re.compile(r"\*\*Time\*\*:\s+about\s+(\d+)\s+minutes")
+
+
+@pytest.mark.parametrize("folder", ["solutions", "exercises"])
+@pytest.mark.parametrize("lesson", [lesson for lesson in READY if lesson.exercises],
+                         ids=lambda lesson: lesson.notebook)
+def test_exercise_notebook_intro_time_is_the_maps(folder, lesson):
+    nb = nbformat.read(ROOT / folder / lesson.notebook, as_version=4)
+    found = [int(m.group(1)) for cell in nb.cells if cell.cell_type == "markdown"
+             for m in EXERCISE_TIME.finditer(cell.source)]
+    assert found, f"{folder}/{lesson.notebook}: no '**Time**: about N minutes' line in its intro"
+    assert found[0] == lesson.exercise_minutes, (
+        f"{folder}/{lesson.notebook} says about {found[0]} minutes, course_lib/course_map.py says "
+        f"{lesson.exercise_minutes} (edit solutions/src/{lesson.notebook[:-6]}.md and `make sync`)")
+
+
 def test_readme_map_gives_the_lessons_times():
     """Read off the README's table itself, not the function that writes it."""
     readme = (ROOT / "README.md").read_text()
