@@ -16,6 +16,7 @@ from __future__ import annotations
 import _thread
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -146,9 +147,15 @@ def test_keyboard_interrupt_stops_every_rank():
             threading.Event().wait(0.05)
         _thread.interrupt_main()                 # what Jupyter's "interrupt" raises in a cell
 
-    threading.Thread(target=interrupt_once_the_ranks_run, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        run_ranks(sleep_forever, 2, timeout=240)
+    # Python's own Ctrl-C handler, as in a kernel: a test that ran earlier in this pytest worker
+    # may have left another one installed (the whole suite hung here twice; alone it passes)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_once_the_ranks_run, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            run_ranks(sleep_forever, 2, timeout=240)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert seen, "the ranks were never seen running"
     assert not _workers(me)
 
