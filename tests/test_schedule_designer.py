@@ -132,6 +132,31 @@ def test_design_figure_is_not_managed_by_pyplot():
         design_figure("not a result")
 
 
+def test_the_figure_blits_the_runs_over_fixed_axes():
+    """A peak-lr move redraws only the moving artists, and what it draws is the run's lr."""
+    from course_lib.explorers.figures import ExplorerFigure
+    from course_lib.explorers.schedule import DesignFigure
+
+    fig = DesignFigure()
+    assert isinstance(fig, ExplorerFigure) and fig.blit
+    a = design_result("cosine", warmup=0.1, peak_lr=1e-2, floor=0.1)
+    b = design_result("cosine", warmup=0.1, peak_lr=3e-2, floor=0.1)
+    first = fig.render_rgb(a)
+    limits = fig.ax_lr.get_ylim(), fig.ax_loss.get_ylim(), fig.ax_lr.get_xlim()
+    np.testing.assert_allclose(fig.lr_line.get_ydata(), a.lrs / 1e-2, rtol=1e-12)
+    second = fig.render_rgb(b)
+    assert (fig.ax_lr.get_ylim(), fig.ax_loss.get_ylim(), fig.ax_lr.get_xlim()) == limits
+    np.testing.assert_allclose(fig.lr_line.get_ydata(), b.lrs / 3e-2, rtol=1e-12)
+    assert "peak 0.03" in fig.ax_lr.get_title()
+    assert not fig.static_changed and (first != second).any()
+    # the blitted picture is the full redraw of the same state, but for where the runs' lines
+    # cross a grid line or the legend (drawn on top when blitted): 45 of 388,500 pixels here,
+    # while the two peaks' pictures differ in 1.8% of them
+    full = DesignFigure()
+    full.blit = False
+    assert (second != full.render_rgb(b)).any(axis=-1).mean() < 1e-3
+
+
 # --------------------------------------------------------------------------- the widget
 
 
