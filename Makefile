@@ -76,11 +76,11 @@ site: $(STAMP_RUN) npm-deps
 	$(PY) tools/build_site.py --out build/site
 
 browser-deps:
-	@bash tools/ensure_chromium.sh
+	@bash tools/ensure_debian_package.sh /usr/bin/chromium chromium "browser tests will be skipped"
 
 # bubblewrap: the sandbox of every grading kernel (the grader refuses to run without it)
 sandbox-deps:
-	@bash tools/ensure_bubblewrap.sh
+	@bash tools/ensure_debian_package.sh bwrap bubblewrap "grading tests will be skipped"
 
 npm-deps:
 	@bash tools/ensure_npm_packages.sh

@@ -6,7 +6,7 @@ widget must replace the PNG, not sit next to it), move the learning-rate slider 
 keyboard, wait until the readout names the final value, and check that the picture changed and
 the printed numbers are exactly those of ``lr_result`` for that value.
 
-Needs Debian's chromium (``tools/ensure_chromium.sh``, run by ``make test``); skipped with the
+Needs Debian's chromium (``make browser-deps``, run by ``make test``); skipped with the
 reason when it is missing. Screenshots go to a temp dir whose path the test prints.
 
 Then every explorer of the course (the entries of ``tests/explorer_cases.py``: adding an
@@ -57,7 +57,7 @@ def _local_only(route) -> None:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: run `make test` (tools/ensure_chromium.sh installs "
+        pytest.skip(f"{CHROMIUM} is missing: run `make test` (make browser-deps installs "
                     "Debian's chromium) to run the browser test")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
     if not LESSON.exists():

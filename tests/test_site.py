@@ -7,7 +7,7 @@ to an element when it has an anchor), and the math is typeset (KaTeX elements pr
 notebook has math, no KaTeX error, no raw TeX left in the text). The navigation bar chains every
 lesson from 00 to the last, and the explorers show their stored pictures.
 
-Needs Debian's chromium (tools/ensure_chromium.sh) and KaTeX from npm
+Needs Debian's chromium (`make browser-deps`) and KaTeX from npm
 (tools/ensure_npm_packages.sh), both run by ``make test``; skipped with the reason without them.
 """
 

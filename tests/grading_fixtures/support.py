@@ -35,7 +35,7 @@ def sandbox_missing() -> str | None:
     try:
         sandbox.probe(sandbox.Sandbox.create(ROOT), jobs.work_root())
     except (sandbox.SandboxUnavailable, OSError) as exc:
-        return f"no sandbox for grading kernels: {exc} (tools/ensure_bubblewrap.sh installs bubblewrap)"
+        return f"no sandbox for grading kernels: {exc} (`make sandbox-deps` installs bubblewrap)"
     return None
 
 
