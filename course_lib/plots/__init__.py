@@ -18,14 +18,16 @@ Lessons render figures as PNG (SVG output embeds dates, which would break the st
 
 The package, one idea per module: :mod:`~course_lib.plots.style` (the course's look,
 :func:`course_style`), :mod:`~course_lib.plots.contours` (contours of a 2-D landscape and
-optimizer paths over them), :mod:`~course_lib.plots.surface` (the same landscape in 3-D) and
-:mod:`~course_lib.plots.curves` (loss, learning-rate and gradient-norm curves over the steps).
+optimizer paths over them), :mod:`~course_lib.plots.surface` (the same landscape in 3-D),
+:mod:`~course_lib.plots.curves` (loss, learning-rate and gradient-norm curves over the steps) and
+:mod:`~course_lib.plots.walks` (optimizer walks whole and zoomed in on the minimum, side by side).
 """
 
 from course_lib.plots.contours import plot_landscape_contour, plot_trajectory_2d
 from course_lib.plots.curves import plot_grad_norms, plot_losses, plot_lr_schedule
 from course_lib.plots.style import COURSE_RC, course_style
 from course_lib.plots.surface import plot_surface_3d
+from course_lib.plots.walks import plot_walks_near_minimum
 
 __all__ = [
     "COURSE_RC",
@@ -36,4 +38,5 @@ __all__ = [
     "plot_losses",
     "plot_lr_schedule",
     "plot_grad_norms",
+    "plot_walks_near_minimum",
 ]
