@@ -16,6 +16,8 @@ What a kernel gets (see :func:`command`):
   ``course_lib`` package WITHOUT ``course_lib/exercises/specs`` (the reference
   implementations); never the output folder, the submissions, ``solutions/``, the tests, the
   grader's temporary files or other kernels' folders;
+* nothing else writable: the sandbox's root (where bwrap makes the folders above each bind) is
+  remounted read-only once built, whatever user the grader runs as;
 * a private, size-limited tmpfs as ``/tmp`` (also ``HOME``) and as ``/dev/shm``, gone with the
   sandbox; its own folder for the kernel's connection sockets and the result file (read-write);
 * when the grader runs as root: an unprivileged user id of its own (one per running kernel,
@@ -122,7 +124,9 @@ class Sandbox:
                     continue
                 args.extend(["--ro-bind", str(entry), str(entry)])
 
-        args += ["--perms", "0755", "--dir", str(package)]
+        # course_lib is a tmpfs of its own, read-only once its entries are bound in (below): the
+        # course may live under /tmp, which is the kernel's writable scratch tmpfs in here
+        args += ["--perms", "0755", "--size", str(2**20), "--tmpfs", str(package)]
         bind_children(package, {"exercises"})
         args += ["--perms", "0755", "--dir", str(package / "exercises")]
         bind_children(package / "exercises", {"specs"})
@@ -131,6 +135,7 @@ class Sandbox:
             # course_lib installed inside the Python environment, whose bind shows everything:
             # cover the specs with an empty read-only folder
             args += ["--tmpfs", str(specs), "--remount-ro", str(specs)]
+        args += ["--remount-ro", str(package)]  # not recursive: the binds in it were read-only already
         return args
 
     def command(self, inner: list[str], *, io_dir: Path, uid: int | None, cwd: str = "/tmp",
@@ -170,7 +175,13 @@ class Sandbox:
         for root in self.python_roots:
             args += ["--ro-bind", root, root]
         args += self._course_binds()
-        args += ["--bind", str(io_dir), str(io_dir), "--chdir", cwd, "--"]
+        # Everything bwrap created on its root tmpfs (the folders above each bind, course_lib and
+        # exercises/ themselves) read-only. Without it, a grader that is not root (bwrap in a user
+        # namespace, the kernel with the grader's uid) owns those folders, and a kernel could add
+        # files beside the course's modules: private to its sandbox, but a write the policy says
+        # it cannot make. /tmp, /dev/shm and the io folder are mounts of their own and stay
+        # writable (--remount-ro is not recursive).
+        args += ["--bind", str(io_dir), str(io_dir), "--remount-ro", "/", "--chdir", cwd, "--"]
         if uid is not None:
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
                      "--inh-caps=-all", "--bounding-set=-all", "--"]
