@@ -25,13 +25,14 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.nn.utils import parameters_to_vector
 
-__all__ = ["Update", "measure_update", "median_sqrt_v_hat", "param_vector"]
+__all__ = ["Update", "measure_update", "median_sqrt_v_hat"]
 
 
-def param_vector(model: torch.nn.Module) -> torch.Tensor:
-    """All of ``model``'s parameters as one flat, detached copy (a new tensor)."""
-    return torch.cat([p.detach().flatten() for p in model.parameters()])
+def _weights(model: torch.nn.Module) -> torch.Tensor:
+    # parameters_to_vector concatenates, so this is a copy that later steps do not change
+    return parameters_to_vector(model.parameters()).detach()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,9 +67,9 @@ def measure_update(model: torch.nn.Module, step: Callable[[], Any]) -> Update:
         An :class:`Update` with the norm of the change, the norm of the weights before it and
         ``step``'s return value.
     """
-    before = param_vector(model)
+    before = _weights(model)
     result = step()
-    change = param_vector(model) - before
+    change = _weights(model) - before
     return Update(norm=change.norm().item(), weight_norm=before.norm().item(), result=result)
 
 
